@@ -1,0 +1,3 @@
+from barunrun_capture.cli import main
+
+raise SystemExit(main())

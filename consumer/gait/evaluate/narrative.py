@@ -1,0 +1,223 @@
+"""The text of docs/metrics.md around the generated tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from consumer.gait.cues import CueRule
+from consumer.gait.evaluate.accuracy import ErrorRow, Errors
+from consumer.gait.evaluate.collect import EvaluationPlan
+from consumer.gait.evaluate.confusion import Confusion
+from consumer.gait.evaluate.doc import (
+    cue_table,
+    detection_table,
+    error_table,
+    false_alarm_table,
+    headline,
+    matrix_table,
+    metric_table,
+    plan_text,
+    verdict,
+)
+
+INTRO = """\
+# Running metrics and coaching cues
+
+An anomaly score says "this looks unusual"; a runner needs "you are overstriding: land with
+your foot closer under your hips", and a coach the numbers behind it. `consumer/gait/` turns
+every 30-frame window into interpretable gait metrics, keeps a small per-runner state across
+windows, and raises coaching cues from a rule table. The same functions serve the consumer,
+`barunrun metrics`, `barunrun report` and this evaluation.
+
+```
+windows (N, 30, 132) ─► view + image scale ─► gait events ─► metrics (N,) each, with confidence
+                         (view.py)             (events.py)    (sagittal.py, frontal.py, timing.py)
+                                                                   │
+ rolling state per runner (rolling.py, bytes in Redis) ◄───────────┤ cadence, asymmetry pooled
+                                                                   ▼ over 4 s; short averages
+    cue table (cues.toml) ─► rules detector ─► confirmed on 2 windows ─► cues (id, en/ko, severity)
+```
+
+```python
+from consumer.gait import compute_window_metrics, compute_recording_metrics, RulesDetector
+metrics = compute_window_metrics(windows, window_frames)        # one call per batch
+done = stateful.assess(metrics, window_frames, [(state, n)], RulesDetector())
+done.values, done.flags.cues(i), done.final                     # shown metrics, cues, state
+```
+
+```bash
+barunrun metrics data/sim/abnormal --json       # per recording: view, medians, cues
+barunrun report --session data/sim/abnormal/runner-s1-a000.csv --out report/   # HTML page
+python -m consumer.gait.evaluate --out docs/metrics.md   # regenerates this page's numbers
+```
+"""
+
+HOW = """\
+## How each metric is measured
+
+**Camera view.** Seen from the side the feet travel across the picture and the body has no
+width; from the front the feet travel in depth and the width is all there is. The ratio of the
+feet's forward-back travel to the hips' + shoulders' width, both in x (so the picture's aspect
+ratio cancels), grows like tan(azimuth): below 1.3 front, above 6.5 side, oblique between.
+
+**Image scale.** x is a share of the image width and y of its height. Segments keep their
+length while they swing, so per window the horizontal scale k with length² = (k·dx)² + dy²
+as constant as possible over thighs, shanks, upper arms and forearms is a closed-form least
+squares fit; x·k is then a sagittal distance in y's units (exact in side views, 10-20 % short
+in oblique ones, where limbs also move in depth). Leg length (standing hip height, what
+relative metrics divide by) comes from the fitted thigh + shank lengths (side, oblique) or from
+the trunk and body proportions (front; Drillis & Contini ratios in Winter's *Biomechanics and
+Motor Control of Human Movement*).
+
+**Events.** Steps: the pelvis is lowest once per step (the hip midpoint's image y peaks),
+found by vectorised peak picking with a width set by the window's own autocorrelation period.
+Contacts (side, oblique): the heel is furthest ahead of the pelvis just before contact (Zeni
+et al. 2008, Gait & Posture 27:710-714); the swing foot is then pulled back under the body, so
+the landing itself is timed a few frames later, where the heel's or the toe's image height
+stops falling (two lines fitted to the next 6 frames; the earlier of heel and toe). Toe-offs
+mirror this in time. Front views read frontal metrics around mid-stance (the step events, the
+stance foot being the lower one).
+
+**Frontal plane.** Lateral offsets are measured along the hips' direction in the picture's
+(x, z) plane (MediaPipe's z is on x's scale): from the front that is x itself, from an oblique
+camera it separates sideways from forward motion. Lateral distances are taken in units of the
+hip landmarks' separation and turned into leg lengths by body proportions.
+
+**Rolling state.** A window holds about three steps; the per-runner state pools the steps of
+the last 4 s (each seen by 2-3 overlapping windows: confirmed when two saw it) for cadence and
+step-time asymmetry, the complete stances of both feet for stance-time asymmetry, keeps the
+runner's usual cadence (a 30-s average that stops following during a drop) and short averages
+(about 1.5 s) of the metrics read from a few events per window. It is a frozen dataclass with
+a pure `update` and a 300-700-byte `encode`/`decode`, kept beside the window in Redis.
+
+**Validity and confidence.** Each metric is reported only in its views (table below) and only
+when its confidence (visibility of the landmarks it reads, scaled 0 at 0.3 to 1 at 0.8 as
+public tools filter keypoints, times the evidence it rests on, e.g. contacts seen, times how
+clearly the view was recognised) is at least 0.25.
+"""
+
+SERVING = """\
+## In the consumer
+
+With a gait stage (`consumer/gait/serving.py`, built by `consumer/serve/app.py`) the batch
+processor runs the metrics on every completed window of a poll batch in one call (the same
+array the autoencoder scores), folds each runner's rolling state (kept in the window state's
+`extra` bytes in Redis, written with the window under the same compare-and-set) and applies
+the rules. Detectors are chosen by `[detectors] enabled = ["autoencoder", "rules"]` (either
+or both); a window flagged by an enabled detector becomes an anomaly event, whose new fields
+are `detectors` (which flagged it), `view`, `metrics` (the shown values, names as above),
+`metric_confidence` and `cues` (`id`, `text`, `severity`, `text_ko`, `metric`, `value`,
+`threshold`); no contract field changes. A rules-only event carries the model's score and
+threshold as usual (the window was scored) with an empty `top_joints` unless the model
+flagged it too.
+
+Cost, measured on the shared two-core development machine in batches of 240 windows: about
+0.3 ms per window for the metrics and 0.3 ms for the rolling state and the rules (Python per
+runner; the state is 300-700 bytes).
+
+## Runner report
+
+`barunrun report --session FILE --out DIR [--model DIR]` writes one self-contained page:
+the cues in English and Korean, the run's medians against their normal ranges, every metric
+over time with the cue thresholds and flagged windows (and the autoencoder's score with
+`--model`), stick figures of the three worst moments and a table of flagged windows. Checked
+in headless Chromium; the top of the page for a simulated overstriding runner (side view,
+fault from 10 s; with the model above):
+
+![a runner report](img/report_example.png)
+"""
+
+LIMITS = """\
+## Known limits
+
+- Everything here is measured on the simulator (`producer_sim`), whose tracker noise is a
+  first estimate until issue 11 calibrates it on real MediaPipe output; the thresholds are
+  heuristics tuned on simulated runners of seeds 1-2, not validated clinical norms.
+- Body proportions (hip width, trunk and forearm over leg length) scale the frontal metrics
+  and the front-view leg length; a runner far from average proportions reads a few percent
+  off. Camera roll (a tripod not level, +-1.5 deg here) adds directly to the trunk lean.
+- Contact timing is the limit of the contact metrics (overstride, shank angle, foot strike):
+  at 30 fps the foot lands within one frame and the heel then moves back with the belt by
+  about an eighth of a leg length per frame. Foot strike (heel versus forefoot) is the
+  weakest cue: the heel-toe line's angle in the picture also depends on the camera's height
+  and the foot's toe-out, which differ from set-up to set-up by as much as heel striking
+  changes it.
+- Oblique views mix forward and sideways motion; their frontal metrics lean on MediaPipe's
+  depth z, its noisiest output, so they use wider thresholds.
+- A runner whose normal vertical oscillation is small can bounce more without leaving the
+  normal range: the rule is on absolute values, like the public tools'.
+- Cadence needs about 2 s of running (4 confirmed steps) before the pooled value replaces the
+  window's own; the usual cadence needs 3 s more.
+"""
+
+
+def render(
+    plan: EvaluationPlan,
+    tune_seeds: Sequence[int],
+    errors: Errors,
+    rows: Sequence[ErrorRow],
+    conf: Confusion,
+    rules: Sequence[CueRule],
+    comparison: Sequence[str],
+    images: Path,
+) -> str:
+    parts = [
+        INTRO,
+        "## Metrics\n",
+        "Names are part of the JSON contract (`barunrun metrics --json`, anomaly events' "
+        "`metrics`).\n",
+        *metric_table(),
+        "",
+        HOW,
+        "## Accuracy against the simulator's ground truth\n",
+        plan_text(plan, tune_seeds) + " The value compared is the one a runner is shown "
+        "(rolling state put in), against the same quantity measured on the simulator's 3D "
+        "pose over the window's frames (`consumer/gait/evaluate/truth.py`); windows in a "
+        "fault's 1.5-s ramp are left out. *reported*: share of windows with a true value that "
+        "got a measured one. Distance is the camera's from the runner.\n",
+        *headline(errors, rows),
+        "",
+        *error_table(rows),
+        "",
+        f"![measured against true values]({images.as_posix()}/metrics_accuracy.png)",
+        "",
+        "## Cue table\n",
+        "From `consumer/gait/cues.toml` (data: edit it or pass another with `--cues`). A cue "
+        "is raised when any of its conditions holds on a window and held on the runner's "
+        "previous window too (each needs the metric's confidence >= 0.25; windows overlap "
+        "by two thirds, so this costs a third of a second and halves the false alarms of "
+        "one noisy window); beyond a condition's severe level its severity rises one step. "
+        "**Thresholds are heuristics**: normal ranges from running-form.md and the literature "
+        "it cites, thresholds between those and the faults' ranges, tuned on simulated "
+        "runners of the tuning seeds.\n",
+        *cue_table(rules),
+        "",
+        "## Fault-to-cue confusion\n",
+        "Same held-out sessions. A faulty window is one at the fault's full weight on every "
+        "frame, in a view that shows the fault (`producer_sim.faults.FAULTS`); a normal window "
+        "has no fault on any frame (normal runners, and faulty sessions before the onset).\n",
+        *verdict(conf),
+        "",
+        *detection_table(conf),
+        "",
+        "False alarms (normal windows raising any cue):\n",
+        *false_alarm_table(conf),
+        "",
+        "The whole matrix (share of each row's windows raising each cue; the diagonal in "
+        "bold; `.` under 0.5 %):\n",
+        *matrix_table(conf),
+        "",
+        f"![fault-to-cue confusion]({images.as_posix()}/metrics_confusion.png)",
+        "",
+        "## The autoencoder and the rules side by side\n",
+        *(comparison or [
+            "Not run in this build: regenerate with `--model DIR` (a model trained by "
+            "`barunrun train`, docs/model.md) to score the same windows with the autoencoder "
+            "and compare detection, false alarms and their combination.",
+        ]),
+        "",
+        SERVING,
+        LIMITS,
+    ]
+    return "\n".join(parts)

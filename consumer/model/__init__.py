@@ -1,0 +1,1 @@
+"""Posture models: networks, the batch scoring API, artifacts and threshold calibration."""

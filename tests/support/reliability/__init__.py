@@ -1,0 +1,1 @@
+"""Helpers of the fault-injection suite (tests/reliability): processes, audits, results."""

@@ -1,0 +1,108 @@
+"""The cue table and the rules detector: complete, valid, and right on the fault catalogue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from consumer.errors import ConfigError
+from consumer.gait.cues import LANGUAGES, RulesDetector, load_table, parse_table
+from consumer.gait.evaluate.sessions import simulate, windowed
+from consumer.gait.specs import METRICS
+from consumer.gait.stateful import assess
+from consumer.gait.view import VIEWS
+from producer_sim.faults import FAULT_NAMES, FAULTS
+
+SEED = 202  # held out of tuning
+# Fault/view pairs whose cue the evaluation finds below the 90 % target (docs/metrics.md):
+# some runners' faults stay inside other runners' normal range there.
+HARD = {("heel_striking", "side"), ("heel_striking", "oblique"), ("overstriding", "side")}
+
+
+def test_every_fault_has_a_cue_with_english_and_korean_text() -> None:
+    rules = {rule.id: rule for rule in load_table()}
+    assert set(rules) == set(FAULT_NAMES)
+    for rule in rules.values():
+        for language in LANGUAGES:
+            assert rule.text[language].strip(), (rule.id, language)
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in rule.text["ko"]), rule.id  # Hangul
+        assert rule.source
+        for cond in rule.conditions:
+            assert cond.metric in METRICS
+            # A cue can only fire where both its metric and its fault can be seen.
+            assert METRICS[cond.metric].views & FAULTS[rule.id].visible_views, rule.id
+            low, high = cond.normal
+            assert low < high
+            assert (cond.threshold > high) if cond.above else (cond.threshold < low), rule.id
+
+
+@pytest.mark.parametrize("broken", [
+    {"cue": [{"id": "x", "severity": "moderate", "en": "a", "ko": "가",
+              "when": [{"metric": "no_such_metric", "above": 1}]}]},
+    {"cue": [{"id": "x", "severity": "moderate", "en": "a", "ko": "가",
+              "when": [{"metric": "trunk_lean_deg", "above": 1, "below": 0}]}]},
+    {"cue": [{"id": "x", "severity": "moderate", "en": "a", "ko": "",
+              "when": [{"metric": "trunk_lean_deg", "above": 1}]}]},
+    {"cue": [{"id": "x", "severity": "loud", "en": "a", "ko": "가",
+              "when": [{"metric": "trunk_lean_deg", "above": 1}]}]},
+    {"cue": [{"id": "x", "severity": "mild", "en": "a", "ko": "가",
+              "when": [{"metric": "knee_valgus_rel", "above": 1, "views": ["side"]}]}]},
+])
+def test_a_broken_table_is_refused_with_the_reason(broken: dict) -> None:
+    with pytest.raises(ConfigError, match="cue x"):
+        parse_table(broken)
+
+
+def test_severity_rises_beyond_the_severe_level() -> None:
+    detector = RulesDetector()
+    lean = np.array([5.0, 15.0, 25.0])
+    values = {name: np.full(3, np.nan) for name in METRICS}
+    values["trunk_lean_deg"] = lean
+    confidence = {name: np.ones(3) for name in METRICS}
+    flags = detector.detect(values, confidence, np.array(["side"] * 3))
+    assert flags.ids(0) == []
+    assert [(q.id, q.severity) for q in flags.cues(1)] == [("trunk_lean", "moderate")]
+    assert [(q.id, q.severity) for q in flags.cues(2)] == [("trunk_lean", "severe")]
+    # Not trusted, not raised.
+    confidence["trunk_lean_deg"] = np.zeros(3)
+    assert not detector.detect(values, confidence, np.array(["side"] * 3)).flagged.any()
+
+
+@pytest.mark.parametrize(("fault", "view"), [
+    (f, v) for f in FAULT_NAMES for v in VIEWS if v in FAULTS[f].visible_views])
+def test_each_fault_raises_its_cue_in_the_views_that_show_it(fault: str, view: str) -> None:
+    detector = RulesDetector()
+    column = [rule.id for rule in detector.rules].index(fault)
+    raised = []
+    for runner in range(2):
+        ws = windowed(simulate(SEED, view, runner, fault, frames=330, onset=150))
+        flags = assess(ws.metrics, ws.frames, [(None, len(ws.frames))], detector).flags
+        faulty = ws.labels == fault
+        assert faulty.sum() >= 10
+        raised.append(flags.fired[faulty, column])
+    rate = np.concatenate(raised).mean()
+    assert rate >= (0.3 if (fault, view) in HARD else 0.75), rate
+
+
+def test_normal_runners_rarely_raise_any_cue(normal_runs) -> None:
+    flagged = []
+    for runs in normal_runs.values():
+        for ws in runs:
+            done = assess(ws.metrics, ws.frames, [(None, len(ws.frames))], RulesDetector())
+            flagged.append(done.flags.flagged)
+    assert np.concatenate(flagged).mean() <= 0.1
+
+
+def test_a_cue_needs_its_condition_on_two_windows_in_a_row(normal_runs) -> None:
+    ws = normal_runs["side"][0]
+    values = {name: np.full(len(ws.frames), np.nan) for name in METRICS}
+    confidence = {name: np.ones(len(ws.frames)) for name in METRICS}
+    detector = RulesDetector()
+    raw = detector.detect(values, confidence, np.asarray(VIEWS)[ws.metrics.view])
+    assert not raw.flagged.any()
+    done = assess(ws.metrics, ws.frames, [(None, len(ws.frames))], detector)
+    raw = detector.detect(done.values, done.confidence, np.asarray(VIEWS)[ws.metrics.view])
+    confirmed = done.flags.fired
+    assert (confirmed <= raw.fired).all()
+    assert not confirmed[0].any()  # nothing before the first window
+    assert (confirmed[1:] == raw.fired[1:] & raw.fired[:-1]).all()

@@ -1,0 +1,87 @@
+"""The per-runner rolling state: pure updates, bytes round trip, pooled cadence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from consumer.errors import DataError
+from consumer.gait import decode, encode, update
+from consumer.gait.rolling import HORIZON_FRAMES, RollingGait, fold_windows
+from consumer.gait.state_codec import MAGIC
+
+
+def _steps_stream(cadence_spm: float, frames: int, jitter: float = 0.2, seed: int = 0):
+    """Windows (start, end, step times seen) of a runner stepping at ``cadence_spm``."""
+    rng = np.random.default_rng(seed)
+    period = 60 * 30 / cadence_spm
+    steps = np.arange(3.0, frames, period)
+    for start in range(0, frames - 29, 10):
+        end = start + 29
+        inside = steps[(steps >= start + 4) & (steps <= end - 4)]
+        yield start, end, inside + rng.normal(0, jitter, len(inside)), period
+
+
+def test_cadence_from_pooled_steps_is_precise() -> None:
+    state = None
+    for start, end, seen, period in _steps_stream(172.0, 300):
+        state = update(state, seen, start, end, period + 0.8)  # windows' own period is off
+    assert abs(state.cadence_spm() - 172.0) < 1.0
+    assert state.step_time_asymmetry() < 0.03
+
+
+def test_a_step_seen_once_is_dropped_and_a_missed_one_still_counts() -> None:
+    state = None
+    for start, end, steps, period in _steps_stream(170.0, 240, jitter=0.0):
+        seen = steps
+        if start == 100:
+            seen = np.append(seen, start + 15.3)  # a glitch in one window only
+        if start in (120, 130, 140):
+            seen = seen[np.abs(seen - 140.0) > 6]  # a step nobody saw
+        state = update(state, seen, start, end, period)
+    assert abs(state.cadence_spm() - 170.0) < 1.0
+
+
+def test_update_is_pure_and_the_horizon_bounds_the_state() -> None:
+    first = update(None, np.array([10.0, 20.5]), 0, 29, 10.5)
+    snapshot = encode(first)
+    update(first, np.array([20.6, 31.0]), 10, 39, 10.5)
+    assert encode(first) == snapshot
+    state = first
+    for start, end, seen, period in _steps_stream(180.0, 3000):
+        state = update(state, seen, start, end, period)
+    assert min(state.step_times) >= state.last_end - HORIZON_FRAMES
+    assert len(encode(state)) < 1000
+
+
+def test_state_round_trips_through_bytes(normal_runs) -> None:
+    ws = normal_runs["side"][0]
+    state = fold_windows(ws.metrics, ws.frames)[-1]
+    data = encode(state)
+    again = decode(data)
+    assert encode(again) == data
+    assert again.cadence_spm() == pytest.approx(state.cadence_spm())
+    assert again.summary().keys() == state.summary().keys()
+    assert encode(decode(encode(RollingGait()))) == encode(RollingGait())
+
+
+@pytest.mark.parametrize("data", [b"", b"nope", MAGIC + b"\x00" * 10])
+def test_garbage_is_not_a_state(data: bytes) -> None:
+    with pytest.raises(DataError):
+        decode(data)
+
+
+def test_cadence_drop_against_the_runner_usual_cadence() -> None:
+    state = None
+    for start, end, seen, period in _steps_stream(175.0, 600):
+        state = update(state, seen, start, end, period)
+    assert math.isfinite(state.cadence_drop()) and abs(state.cadence_drop()) < 0.02
+    slow_period = 60 * 30 / 150.0
+    steps = np.arange(state.last_end + 1, state.last_end + 400, slow_period)
+    for start in range(int(state.last_end) + 1, int(state.last_end) + 370, 10):
+        seen = steps[(steps >= start + 4) & (steps <= start + 25)]
+        state = update(state, seen, start, start + 29, slow_period)
+    assert state.cadence_spm() == pytest.approx(150.0, abs=1.5)
+    assert state.cadence_drop() > 0.1  # the usual cadence did not follow the drop
