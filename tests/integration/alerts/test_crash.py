@@ -104,9 +104,15 @@ def test_kill_9_mid_episode_keeps_one_episode_and_its_resolution(
     frames.send([runner], KILL_AFTER, FRAMES)  # the fault ends while no consumer runs
     second = serve_process(env)
     second.wait_ready()
-    serve_kit.wait_for(
-        lambda: any(m["type"] == "resolved" for m in alerts_of(alerts.values(), "crash-1")),
-        120, "the `resolved` alert from the second consumer")
+    try:
+        serve_kit.wait_for(
+            lambda: any(m["type"] == "resolved" for m in alerts_of(alerts.values(), "crash-1")),
+            120, "the `resolved` alert from the second consumer")
+    except BaseException:
+        seen = [(m["type"], m.get("seq"), m.get("end_frame")) for m in
+                alerts_of(alerts.values(), "crash-1")]
+        print("alerts seen:", seen, "\nsecond consumer's log:\n", "".join(second.log[-40:]))
+        raise
     second.kill()
 
     mine = alerts_of(alerts.values(), "crash-1")

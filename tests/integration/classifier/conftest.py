@@ -13,8 +13,10 @@ from consumer.serve.model_source import load_classifier_checked
 from consumer.serve.reload import load_checked
 from producer_sim.dataset import write_dataset
 
-# The faults the serve tests stream (as tests/integration/serve/test_detection.py does).
-FAULTS = ("trunk_lean", "overstriding")
+# The faults the serve tests stream: two the small test autoencoder mostly misses (as in
+# tests/integration/serve/test_detection.py), where the classifier earns its place, and one it
+# flags clearly (tests/integration/alerts/conftest.py), so that some windows get both models.
+FAULTS = ("trunk_lean", "overstriding", "hunched_head")
 
 
 @pytest.fixture(scope="session")
