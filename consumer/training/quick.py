@@ -30,29 +30,28 @@ class SimulatedRecipe:
     options: TrainOptions
 
 
+def _short_sessions(seed: int) -> TrainOptions:
+    """Options of the ``test`` and ``demo`` presets: many short sessions, 30 % of the runners
+    held out to calibrate on, at the 0.99 quantile."""
+    return TrainOptions(epochs=10, batch_size=32, hop=2, seed=seed, learning_rate=3e-3,
+                        calibration_split=0.3, quantile=0.99)
+
+
 def recipe(size: Size, seed: int) -> SimulatedRecipe:
-    """The dataset size and training options of each preset."""
+    """The dataset size and training options of each preset.
+
+    ``test`` and ``demo`` train on many short sessions rather than a few long ones: what a
+    small model fails on is normal running styles it has not seen (12 runners x 300 frames
+    put new runners' false alarms at 15-17 %). They calibrate on many held-out runners at a
+    strict quantile: with the default split (six of 30 held out, 0.97) the seed-7 test model
+    flagged 3.4 % of new normal runners' windows and 20 % of one runner's, enough to keep an
+    alert episode from ever resolving (0 % on the same 24 runners now); 20 runners x 450
+    frames with the defaults gave the demo's new runners 13 % false alarms.
+    """
     if size == "test":
-        # Many short sessions rather than a few long ones: what a small model fails on is
-        # normal running styles it has not seen (12 runners x 300 frames put new runners'
-        # false alarms at 15-17 %). Nine runners held out to calibrate on at the 0.99
-        # quantile, as for the demo: with the default split (six held out) seed 7 flagged
-        # 3.4 % of new normal runners' windows, and 20 % of one runner's, enough to keep an
-        # alert episode from ever resolving; this split gives 0 % on the same 24 runners.
-        return SimulatedRecipe(
-            runners=30, frames=200,
-            options=TrainOptions(epochs=10, batch_size=32, hop=2, seed=seed, learning_rate=3e-3,
-                                 calibration_split=0.3, quantile=0.99),
-        )
+        return SimulatedRecipe(runners=30, frames=200, options=_short_sessions(seed))
     if size == "demo":
-        # Many short sessions, and more runners held out to calibrate on (12 of 40) at a
-        # stricter quantile: 20 runners x 450 frames with the defaults gave the demo's new
-        # runners 13 % false alarms (6 of 8 normal runners flagged).
-        return SimulatedRecipe(
-            runners=40, frames=200,
-            options=TrainOptions(epochs=10, batch_size=32, hop=2, seed=seed, learning_rate=3e-3,
-                                 calibration_split=0.3, quantile=0.99),
-        )
+        return SimulatedRecipe(runners=40, frames=200, options=_short_sessions(seed))
     if size == "full":
         return SimulatedRecipe(runners=30, frames=600, options=TrainOptions(seed=seed))
     raise ValueError(f"size must be test, demo or full, got {size!r}")
