@@ -17,10 +17,21 @@ a whole stance of both feet; the state pools the last ``HORIZON_FRAMES`` frames 
 * short averages (``SMOOTHING`` per window, about 1.5 s of frames) of the metrics read from
   a few events per window (contacts, mid-stances), which one window measures noisily;
   reset when the camera view changes;
+* the runner's usual level of the metrics in ``USUAL`` (trunk lean, overstride, foot strike,
+  pelvic drop): normal runners differ in these by as much as a fault moves them, and a
+  camera set-up biases some of them by a few degrees, but a runner's own level is steady.
+  The usual level is the plain average of the windows of the first ``USUAL_MIN_FRAMES``
+  frames, then a slow average that stops following while the short average is above it by
+  more than the metric's ``hold``; the short average's rise above it
+  is reported as ``<metric>_change`` (``trunk_lean_change_deg``, ...): a fault that sets in
+  during a run (fatigue) shows against the runner, not against everybody. The levels belong
+  to one camera view (a view biases them): windows of another view neither update nor read
+  them, and only when another view lasts ``USUAL_RESTART_FRAMES`` do they start afresh in it
+  (a view misread for a few windows must not wipe a level that took seconds to learn);
 * which cue conditions held on the last window (``raised``), for cues confirmed over two
   windows (``stateful.py``).
 
-``state_codec.encode``/``decode`` turn the state into bytes (300-700 bytes) for the consumer
+``state_codec.encode``/``decode`` turn the state into bytes (250-550 bytes) for the consumer
 to keep in Redis beside the window state.
 """
 
@@ -31,10 +42,12 @@ import statistics
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
 from consumer.gait.body import FPS
+from consumer.gait.specs import USUAL
 from consumer.gait.window import WindowMetrics
 
 HORIZON_FRAMES = 120  # 4 s of events pooled: about 11 steps, and a change shows within 2 s
@@ -59,6 +72,10 @@ SMOOTHING = 0.4  # weight of the newest window (windows hop a third of their len
 SLOW_SMOOTHING = {"foot_strike_deg": 0.2, "overstride_rel": 0.3, "shank_angle_deg": 0.3}
 
 
+USUAL_TAU_FRAMES = 900.0  # 30 s: the usual level follows slowly
+USUAL_MIN_FRAMES = 90  # 3 s averaged before a change is reported
+USUAL_RESTART_FRAMES = 90  # 3 s in another view: the camera moved, learn the levels afresh
+
 
 @dataclass(frozen=True)
 class RollingGait:
@@ -73,6 +90,10 @@ class RollingGait:
     view: int = -1  # the last window's view (index into view.VIEWS), -1 before any
     smoothed: tuple[float, ...] = ()  # per SMOOTHED metric, its average (NaN: none yet)
     raised: int = 0  # bit c: cue table row c's condition held on the last window
+    usual: tuple[float, ...] = ()  # per USUAL metric, the runner's usual level (NaN: none)
+    usual_frames: tuple[float, ...] = ()  # per USUAL metric, frames averaged into it
+    usual_view: int = -1  # the view the usual levels belong to
+    usual_away: float = 0.0  # frames since the last window of that view
     fps: float = field(default=FPS, compare=False)
 
     # The pooled values are a few dozen numbers per runner: plain Python is several times
@@ -144,6 +165,19 @@ class RollingGait:
             return math.nan
         return 1.0 - self.cadence_spm() / self.baseline_spm
 
+    def changes(self) -> dict[str, float]:
+        """Per USUAL metric's change name, its average minus the runner's usual level (NaN
+        until the usual level has ``USUAL_MIN_FRAMES`` frames)."""
+        averaged = dict(zip(SMOOTHED, self.smoothed, strict=False))
+        same_view = self.view == self.usual_view
+        out = {}
+        for k, (name, spec) in enumerate(USUAL.items()):
+            ready = (same_view and k < len(self.usual)
+                     and self.usual_frames[k] >= USUAL_MIN_FRAMES)
+            value = averaged.get(name, math.nan)
+            out[spec.change] = value - self.usual[k] if ready else math.nan
+        return out
+
     def summary(self) -> dict[str, float]:
         """The pooled and averaged metrics, by metric name (NaN where not known yet)."""
         return dict(self._summary)
@@ -157,6 +191,7 @@ class RollingGait:
             "stance_time_asymmetry": self.stance_time_asymmetry(),
             "cadence_drop_rel": self.cadence_drop(),
         })
+        pooled.update(self.changes())
         return pooled
 
 
@@ -230,13 +265,15 @@ def update(
     period = state.period_frames
     if math.isfinite(step_period):
         period = step_period if not math.isfinite(period) else 0.8 * period + 0.2 * step_period
+    advanced = window_end - state.last_end if math.isfinite(state.last_end) else 0.0
+    advanced = max(advanced, 0.0)
+    smoothed = _smoothed(state, view, values or {})
     new = replace(
         state, last_end=float(window_end), step_times=tuple(times), hits=tuple(hits),
         misses=tuple(misses), stances=stances, period_frames=period, view=view,
-        smoothed=_smoothed(state, view, values or {}),
+        smoothed=smoothed, **_usual(state, view, values or {}, smoothed, advanced),
     )
-    advanced = window_end - state.last_end if math.isfinite(state.last_end) else 0.0
-    return _with_baseline(new, max(advanced, 0.0))
+    return _with_baseline(new, advanced)
 
 
 def _smoothed(state: RollingGait, view: int, values: dict[str, float]) -> tuple[float, ...]:
@@ -255,6 +292,51 @@ def _smoothed(state: RollingGait, view: int, values: dict[str, float]) -> tuple[
             share = SLOW_SMOOTHING.get(name, SMOOTHING)
             out.append(previous + share * (float(value) - previous))
     return tuple(out)
+
+
+def _follow(
+    level: float, frames: float, value: float, averaged: float, advanced: float, hold: float
+) -> tuple[float, float]:
+    """One usual level and its frames after a window's own ``value`` and the new short
+    average. The level averages the windows' own values (the short average starts at the
+    first window's value and would carry an odd first reading into the level); whether the
+    runner is above it by more than ``hold`` is judged on the steadier short average."""
+    if not math.isfinite(value):
+        return level, frames
+    if not math.isfinite(level):
+        return value, 0.0
+    if advanced <= 0 or (frames >= USUAL_MIN_FRAMES and averaged - level > hold):
+        return level, frames
+    if frames >= USUAL_MIN_FRAMES:
+        # Clipped both ways, so that a rise coming on moves the level little and noise
+        # still averages out.
+        value = min(max(value, level - hold), level + hold)
+    share = advanced / min(frames + advanced, USUAL_TAU_FRAMES)
+    return level + share * (value - level), frames + advanced
+
+
+def _usual(
+    state: RollingGait, view: int, values: dict[str, float], smoothed: tuple[float, ...],
+    advanced: float,
+) -> dict[str, Any]:
+    """The usual levels after a window (``replace`` arguments), from its new averages: a
+    plain average while warming up (no hold, so that a first odd reading cannot stick), then
+    a slow one that holds still while the average is above it by more than ``hold``."""
+    fresh = not state.usual
+    if state.usual and view != state.usual_view:
+        away = state.usual_away + advanced
+        if away < USUAL_RESTART_FRAMES:
+            return {"usual_away": away}
+        fresh = True
+    levels = (math.nan,) * len(USUAL) if fresh else state.usual
+    frames = (0.0,) * len(USUAL) if fresh else state.usual_frames
+    averaged = dict(zip(SMOOTHED, smoothed, strict=True))
+    pairs = [
+        _follow(level, count, values.get(name, math.nan), averaged[name], advanced, spec.hold)
+        for (name, spec), level, count in zip(USUAL.items(), levels, frames, strict=True)
+    ]
+    return {"usual": tuple(p[0] for p in pairs), "usual_frames": tuple(p[1] for p in pairs),
+            "usual_view": view, "usual_away": 0.0}
 
 
 def update_from_window(

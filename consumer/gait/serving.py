@@ -22,7 +22,7 @@ from consumer.gait.cues import DETECTOR as RULES
 from consumer.gait.cues import CueFlags, RulesDetector
 from consumer.gait.rolling import RollingGait
 from consumer.gait.specs import METRICS
-from consumer.gait.state_codec import MAGIC, decode, encode
+from consumer.gait.state_codec import MAGICS, decode, encode
 from consumer.gait.stateful import assess
 from consumer.gait.window import WindowMetrics, compute_window_metrics
 from consumer.windows.codec import GAIT_SECTION, CorruptState, unpack_extra
@@ -104,7 +104,7 @@ def load_state(extra: bytes) -> RollingGait | None:
         extra = unpack_extra(extra).get(GAIT_SECTION, b"")
     except CorruptState:
         extra = b""
-    if not extra.startswith(MAGIC):
+    if extra[:4] not in MAGICS:
         return None
     try:
         return decode(extra)

@@ -34,13 +34,19 @@ _SPECS = (
                "difference of left and right step times over their mean", 3),
     MetricSpec("elbow_angle_deg", "deg", ALL, "elbow angle, 180 = straight"),
     MetricSpec("trunk_lean_deg", "deg", SAGITTAL, "forward lean of the trunk from vertical"),
+    MetricSpec("trunk_lean_change_deg", "deg", SAGITTAL,
+               "trunk lean above the runner's usual one (rolling state only)"),
     MetricSpec("head_forward_rel", "leg lengths", SAGITTAL, "ears ahead of the shoulders", 3),
     MetricSpec("overstride_rel", "leg lengths", SAGITTAL,
                "heel ahead of the hip midpoint at contact", 3),
+    MetricSpec("overstride_change_rel", "leg lengths", SAGITTAL,
+               "overstride above the runner's usual one (rolling state only)", 3),
     MetricSpec("shank_angle_deg", "deg", SAGITTAL,
                "shank from vertical at contact, > 0: ankle ahead of the knee"),
     MetricSpec("foot_strike_deg", "deg", SAGITTAL,
                "foot angle at contact, > 0: toe up (heel first), < 0: forefoot first"),
+    MetricSpec("foot_strike_change_deg", "deg", SAGITTAL,
+               "foot angle at contact above the runner's usual one (rolling state only)"),
     MetricSpec("knee_flexion_stance_deg", "deg", SAGITTAL, "deepest knee bend in stance"),
     MetricSpec("knee_flexion_swing_deg", "deg", SAGITTAL, "deepest knee bend in swing"),
     MetricSpec("arm_swing_deg", "deg", SAGITTAL, "range of the upper arm's angle"),
@@ -52,11 +58,30 @@ _SPECS = (
                "knee inside the hip-ankle line at mid-stance", 3),
     MetricSpec("pelvic_drop_deg", "deg", FRONTAL,
                "swing-side hip below the stance-side hip at mid-stance"),
+    MetricSpec("pelvic_drop_change_deg", "deg", FRONTAL,
+               "pelvic drop above the runner's usual one (rolling state only)"),
     MetricSpec("foot_lateral_rel", "leg lengths", FRONTAL,
                "stance foot from the body's midline, < 0: across it (cross-over)", 3),
     MetricSpec("wrist_lateral_rel", "leg lengths", FRONTAL,
                "wrists from the body's midline, < 0: across it", 3),
 )
+
+
+@dataclass(frozen=True)
+class UsualSpec:
+    change: str  # the reported metric: the averaged value minus the usual one
+    hold: float  # a rise beyond this stops the usual level from following
+
+
+# Metrics the rolling state keeps a runner's usual level of (consumer/gait/rolling.py); their
+# order is part of its stored format. Each hold sits below its cue's change threshold
+# (cues.toml), so that a fault never becomes usual.
+USUAL: Mapping[str, UsualSpec] = MappingProxyType({
+    "trunk_lean_deg": UsualSpec("trunk_lean_change_deg", 3.0),
+    "overstride_rel": UsualSpec("overstride_change_rel", 0.05),
+    "foot_strike_deg": UsualSpec("foot_strike_change_deg", 3.0),
+    "pelvic_drop_deg": UsualSpec("pelvic_drop_change_deg", 1.5),
+})
 
 METRICS: Mapping[str, MetricSpec] = MappingProxyType({s.name: s for s in _SPECS})
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)

@@ -1,10 +1,13 @@
 """The rolling gait state as bytes, for the consumer to keep in Redis beside the window.
 
-Layout, little-endian: a 53-byte header (magic ``BRG4``, step and stance counts, view, the
+Layout, little-endian: a 53-byte header (magic ``BRG5``, step and stance counts, view, the
 cue conditions last raised, last window end, step period, usual cadence and its frames, fps),
-then 10 bytes per step (time
-f64, hits u8, misses u8), 13 per stance (contact time f64, frames f32, side u8) and 8 per
-smoothed metric (``rolling.SMOOTHED`` order): 300-700 bytes for a runner.
+then 10 bytes per step (time f64, hits u8, misses u8), 13 per stance (contact time f64,
+frames f32, side u8), 8 per smoothed metric (``rolling.SMOOTHED`` order), then the usual
+levels' view (i8) and frames away from it (f32) and 12 bytes per usual level (level f64,
+frames f32; ``specs.USUAL`` order): 250-550 bytes for a runner.
+``BRG4`` states (written before the usual levels existed) still decode, without them, so
+that runners streaming through an upgrade keep their state.
 """
 
 from __future__ import annotations
@@ -14,16 +17,23 @@ import struct
 
 from consumer.errors import DataError
 from consumer.gait.rolling import SMOOTHED, RollingGait
+from consumer.gait.specs import USUAL
 
-MAGIC = b"BRG4"
+MAGIC = b"BRG5"
+PREVIOUS_MAGIC = b"BRG4"
+MAGICS = (MAGIC, PREVIOUS_MAGIC)  # what a stored gait state starts with
 _HEADER = struct.Struct("<4sHHbIddddd")
 _STEP = struct.Struct("<dBB")
 _STANCE = struct.Struct("<dfB")
 _SMOOTH = struct.Struct("<d")
+_USUAL_HEAD = struct.Struct("<bf")
+_USUAL = struct.Struct("<df")
 
 
 def encode(state: RollingGait) -> bytes:
     smoothed = state.smoothed or (math.nan,) * len(SMOOTHED)
+    usual = state.usual or (math.nan,) * len(USUAL)
+    usual_frames = state.usual_frames or (0.0,) * len(USUAL)
     head = _HEADER.pack(MAGIC, len(state.step_times), len(state.stances), state.view,
                         state.raised, state.last_end, state.period_frames, state.baseline_spm,
                         state.baseline_frames, state.fps)
@@ -32,22 +42,34 @@ def encode(state: RollingGait) -> bytes:
         for t, h, m in zip(state.step_times, state.hits, state.misses, strict=True)
     )
     stances = b"".join(_STANCE.pack(t, d, s) for t, d, s in state.stances)
-    return head + steps + stances + b"".join(_SMOOTH.pack(v) for v in smoothed)
+    return (head + steps + stances + b"".join(_SMOOTH.pack(v) for v in smoothed)
+            + _USUAL_HEAD.pack(state.usual_view, state.usual_away)
+            + b"".join(_USUAL.pack(v, f) for v, f in zip(usual, usual_frames, strict=True)))
 
 
 def decode(data: bytes) -> RollingGait:
-    """The state from ``encode``'s bytes; DataError when they are not one."""
-    if len(data) < _HEADER.size or data[:4] != MAGIC:
+    """The state from ``encode``'s bytes (or a ``BRG4`` state's); DataError when they are
+    not one."""
+    if len(data) < _HEADER.size or data[:4] not in MAGICS:
         raise DataError("not a rolling gait state")
-    _, steps, stances, view, raised, last_end, period, baseline, baseline_frames, fps = (
+    magic, steps, stances, view, raised, last_end, period, baseline, baseline_frames, fps = (
         _HEADER.unpack_from(data))
     smooth_at = _HEADER.size + steps * _STEP.size + stances * _STANCE.size
-    if len(data) != smooth_at + len(SMOOTHED) * _SMOOTH.size:
+    usual_at = smooth_at + len(SMOOTHED) * _SMOOTH.size
+    current = magic == MAGIC
+    usual_count = len(USUAL) if current else 0
+    usual_head = (-1, 0.0)
+    if current and len(data) >= usual_at + _USUAL_HEAD.size:
+        usual_head = _USUAL_HEAD.unpack_from(data, usual_at)
+        usual_at += _USUAL_HEAD.size
+    if len(data) != usual_at + usual_count * _USUAL.size:
         raise DataError("rolling gait state of the wrong length")
     offset = _HEADER.size
     step_rows = [_STEP.unpack_from(data, offset + i * _STEP.size) for i in range(steps)]
     offset += steps * _STEP.size
     stance_rows = [_STANCE.unpack_from(data, offset + i * _STANCE.size) for i in range(stances)]
+    usual_rows = [_USUAL.unpack_from(data, usual_at + i * _USUAL.size)
+                  for i in range(usual_count)]
     return RollingGait(
         last_end=last_end, step_times=tuple(r[0] for r in step_rows),
         hits=tuple(r[1] for r in step_rows), misses=tuple(r[2] for r in step_rows),
@@ -56,4 +78,7 @@ def decode(data: bytes) -> RollingGait:
         view=view, raised=raised, fps=fps,
         smoothed=tuple(_SMOOTH.unpack_from(data, smooth_at + i * _SMOOTH.size)[0]
                        for i in range(len(SMOOTHED))),
+        usual=tuple(r[0] for r in usual_rows),
+        usual_frames=tuple(float(r[1]) for r in usual_rows),
+        usual_view=int(usual_head[0]), usual_away=float(usual_head[1]),
     )

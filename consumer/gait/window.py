@@ -23,7 +23,7 @@ from consumer.gait.sagittal import (
     sagittal_plane,
     trunk_lean_deg,
 )
-from consumer.gait.specs import METRICS, MIN_CONFIDENCE
+from consumer.gait.specs import METRICS, MIN_CONFIDENCE, USUAL
 from consumer.gait.timing import step_time_asymmetry, vertical_oscillation, window_cadence
 from consumer.gait.view import FRONT, VIEWS, view_geometry
 
@@ -112,6 +112,8 @@ def compute_window_metrics(
         "foot_lateral_rel": frontal.foot_lateral,
         "wrist_lateral_rel": frontal.wrist_lateral,
     }
+    for spec in USUAL.values():  # the rolling state's
+        values[spec.change] = np.full(pose.windows, np.nan)
     hips = np.mean(pose.weight(23, 24), axis=1)
     contact_evidence = _clip01(legs.contacts / 2)
     stance_evidence = _clip01(frontal.mid_stance_frames / 8)
@@ -136,6 +138,8 @@ def compute_window_metrics(
         "foot_lateral_rel": frontal.leg_weight * stance_evidence,
         "wrist_lateral_rel": frontal.arm_weight,
     }
+    for name, spec in USUAL.items():
+        evidence[spec.change] = evidence[name]
     view_factor = 0.5 + 0.5 * geometry.confidence
     view_names = np.asarray(VIEWS)[geometry.view]
     confidence: dict[str, np.ndarray] = {}

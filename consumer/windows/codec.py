@@ -32,7 +32,8 @@ compare-and-set (the gait stage's rolling state, the alert episode tracker's). `
     then per section, by tag:     tag (4 ASCII bytes) | length u32 | payload (length bytes)
 
 * Backward compatible: a value written before the container held only the gait stage's bare
-  state (it starts with ``b"BRG4"``, never with the magic); it reads as ``{"gait": value}``.
+  state (it starts with a gait state's magic, ``b"BRG4"`` or ``b"BRG5"``, never with the
+  container's); it reads as ``{"gait": value}``.
 * A value whose only section is the gait state is still written bare, so a consumer that
   predates the container reads it unchanged during a rolling upgrade.
 * Sections with tags this code does not know are kept as they are (a newer replica's state

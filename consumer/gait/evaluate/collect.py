@@ -12,6 +12,7 @@ import numpy as np
 from consumer.gait.cues import CueFlags, RulesDetector
 from consumer.gait.evaluate.sessions import WindowedSession, fault_sessions, normal_sessions
 from consumer.gait.stateful import assess
+from producer_sim.faults import RAMP_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +64,12 @@ def collect(plan: EvaluationPlan, detector: RulesDetector | None = None) -> list
         fault_sessions(seeds, plan.runners, plan.frames, plan.onset), detector)
     log.info("evaluated fault sessions=%d", len(faulty))
     return normal + faulty
+
+
+def collect_from_start(plan: EvaluationPlan, detector: RulesDetector) -> list[Evaluated]:
+    """Each fault in each view that shows it, at full weight from the session's first frame:
+    no normal running comes first for the runner's usual levels (rolling state) to learn
+    from, and no ramp for them to see rising."""
+    return evaluate_sessions(
+        fault_sessions(list(plan.seeds), plan.runners, plan.frames, onset=-RAMP_FRAMES),
+        detector)

@@ -10,7 +10,7 @@ from consumer.gait.cues import CueRule
 from consumer.gait.evaluate.accuracy import ErrorRow, Errors, share_within
 from consumer.gait.evaluate.collect import DISTANCE_BANDS, EvaluationPlan
 from consumer.gait.evaluate.confusion import Confusion
-from consumer.gait.specs import METRICS
+from consumer.gait.specs import METRICS, USUAL
 from consumer.recording import NORMAL
 from producer_sim.faults import FAULT_NAMES, FAULTS, VIEWS
 
@@ -130,6 +130,29 @@ def matrix_table(conf: Confusion) -> list[str]:
         row = [f"**{s:.0%}**" if cue == label else (f"{s:.0%}" if s >= 0.005 else ".")
                for cue, s in zip(conf.cue_ids, shares, strict=True)]
         lines.append(f"| `{label}` ({total}) | " + " | ".join(row) + f" | {anyone:.0%} |")
+    return lines
+
+
+def relative_cues(rules: Sequence[CueRule]) -> tuple[str, ...]:
+    """Cues with a condition on a change against the runner's usual level."""
+    relative = {spec.change for spec in USUAL.values()} | {"cadence_drop_rel"}
+    return tuple(rule.id for rule in rules
+                 if any(cond.metric in relative for cond in rule.conditions))
+
+
+def onset_table(later: Confusion, from_start: Confusion, cues: Sequence[str]) -> list[str]:
+    """Detection of the faults whose cues also read changes: setting in during the run
+    against present from the first step."""
+    lines = ["| fault | view | fault sets in during the run | fault from the first step |",
+             "|---|---|---|---|"]
+    for fault in cues:
+        for view in VIEWS:
+            if view not in FAULTS[fault].visible_views or view not in later.cells.get(fault, {}):
+                continue
+            start = (from_start.detection(fault, view)
+                     if view in from_start.cells.get(fault, {}) else float("nan"))
+            lines.append(f"| `{fault}` | {view} | {_pct(later.detection(fault, view))} | "
+                         f"{_pct(start)} |")
     return lines
 
 

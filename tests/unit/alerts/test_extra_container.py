@@ -86,5 +86,5 @@ def test_tags_must_be_four_ascii_characters() -> None:
                        st.binary(min_size=1, max_size=64), max_size=4))
 def test_round_trip_property(sections: dict[str, bytes]) -> None:
     if set(sections) == {GAIT_SECTION} and sections[GAIT_SECTION].startswith(EXTRA_MAGIC):
-        return  # bare gait bytes never start with the container's magic (they start BRG4)
+        return  # bare gait bytes never start with the container's magic (they start BRG5)
     assert unpack_extra(pack_extra(sections)) == sections

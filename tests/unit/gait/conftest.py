@@ -1,6 +1,6 @@
 """Simulated runners for the gait tests: a few short sessions, simulated once per test run.
 
-Seeds 201+ are held out of any tuning (the evaluation tunes on 1-2 and reports on 101-102).
+Seeds 201+ are held out of any tuning (the evaluation tunes on 1-4 and reports on 101-102).
 """
 
 from __future__ import annotations

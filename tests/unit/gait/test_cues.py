@@ -11,12 +11,12 @@ from consumer.gait.evaluate.sessions import simulate, windowed
 from consumer.gait.specs import METRICS
 from consumer.gait.stateful import assess
 from consumer.gait.view import VIEWS
-from producer_sim.faults import FAULT_NAMES, FAULTS
+from producer_sim.faults import FAULT_NAMES, FAULTS, RAMP_FRAMES
 
 SEED = 202  # held out of tuning
 # Fault/view pairs whose cue the evaluation finds below the 90 % target (docs/metrics.md):
 # some runners' faults stay inside other runners' normal range there.
-HARD = {("heel_striking", "side"), ("heel_striking", "oblique"), ("overstriding", "side")}
+HARD = {("heel_striking", "side")}
 
 
 def test_every_fault_has_a_cue_with_english_and_korean_text() -> None:
@@ -106,3 +106,18 @@ def test_a_cue_needs_its_condition_on_two_windows_in_a_row(normal_runs) -> None:
     assert (confirmed <= raw.fired).all()
     assert not confirmed[0].any()  # nothing before the first window
     assert (confirmed[1:] == raw.fired[1:] & raw.fired[:-1]).all()
+
+
+def test_a_fault_setting_in_reads_as_a_change_and_one_from_the_first_step_as_usual() -> None:
+    detector = RulesDetector()
+    column = [rule.id for rule in detector.rules].index("trunk_lean")
+    for onset, changed in ((150, True), (-RAMP_FRAMES, False)):  # from the first frame
+        ws = windowed(simulate(SEED, "side", 0, "trunk_lean", frames=330, onset=onset))
+        done = assess(ws.metrics, ws.frames, [(None, len(ws.frames))], detector)
+        faulty = ws.labels == "trunk_lean"
+        change = done.values["trunk_lean_change_deg"][faulty]
+        if changed:
+            assert np.nanmin(change) > 5.0
+        else:
+            assert np.nanmax(np.abs(change)) < 3.0  # learned as the runner's usual lean
+        assert done.flags.fired[faulty, column].mean() > 0.9  # the absolute lean sees both

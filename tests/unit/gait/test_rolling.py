@@ -85,3 +85,65 @@ def test_cadence_drop_against_the_runner_usual_cadence() -> None:
         state = update(state, seen, start, start + 29, slow_period)
     assert state.cadence_spm() == pytest.approx(150.0, abs=1.5)
     assert state.cadence_drop() > 0.1  # the usual cadence did not follow the drop
+
+
+def _levels(values: list[float], views: list[int] | None = None, state=None):
+    """States after windows 10 frames apart whose foot strike reads ``values``."""
+    states = []
+    for k, value in enumerate(values):
+        start = 10 * k
+        view = 0 if views is None else views[k]
+        state = update(state, np.array([]), start, start + 29, view=view,
+                       values={"foot_strike_deg": value})
+        states.append(state)
+    return states
+
+
+def test_a_rise_against_the_runner_usual_level_is_reported_and_never_learned() -> None:
+    rng = np.random.default_rng(3)
+    usual = list(2.0 + rng.normal(0, 1.0, 15))  # 5 s of the runner's own landing
+    heel = list(12.0 + rng.normal(0, 1.0, 60))  # then 20 s of heel striking
+    states = _levels(usual + heel)
+    assert math.isnan(states[5].changes()["foot_strike_change_deg"])  # still learning
+    settled = states[14].changes()["foot_strike_change_deg"]
+    assert abs(settled) < 1.5
+    after = [s.changes()["foot_strike_change_deg"] for s in states[30:]]
+    assert min(after) > 8.0  # 20 s on, the rise is still a rise
+    assert states[-1].summary()["foot_strike_change_deg"] == after[-1]
+    # A drift within the hold is followed: the usual level is not frozen for good.
+    drift = _levels(usual + list(np.linspace(2.0, 4.0, 90)) + [4.0] * 90)
+    assert abs(drift[-1].changes()["foot_strike_change_deg"]) < 0.5
+
+
+def test_a_first_odd_reading_does_not_stick() -> None:
+    states = _levels([-20.0] + [2.0] * 30)
+    assert abs(states[-1].changes()["foot_strike_change_deg"]) < 0.5
+
+
+def test_usual_levels_belong_to_their_view() -> None:
+    values = [2.0] * 15 + [12.0] * 20
+    brief = [0] * 20 + [2] * 3 + [0] * 12  # the view misread as oblique for 3 windows
+    states = _levels(values, brief)
+    assert math.isnan(states[21].changes()["foot_strike_change_deg"])  # not read in it
+    assert states[-1].changes()["foot_strike_change_deg"] > 8.0  # kept through it
+    moved = [0] * 15 + [2] * 20  # the camera moved for good: learned afresh there
+    states = _levels([2.0] * 15 + [7.0] * 20, moved)
+    assert states[-1].usual_view == 2
+    assert abs(states[-1].changes()["foot_strike_change_deg"]) < 0.5
+
+
+def test_a_state_written_before_the_usual_levels_still_reads() -> None:
+    state = _levels([2.0] * 12)[-1]
+    again = decode(encode(state))
+    assert encode(again) == encode(state)
+    np.testing.assert_array_equal(again.usual, state.usual)
+    assert again.usual_view == state.usual_view == 0
+    assert again.changes().keys() == state.changes().keys()
+    usual_bytes = 5 + 12 * len(state.usual)
+    old = b"BRG4" + encode(state)[4:-usual_bytes]
+    before = decode(old)
+    np.testing.assert_array_equal(before.smoothed, state.smoothed)
+    assert before.usual == ()
+    assert math.isnan(before.changes()["foot_strike_change_deg"])
+    assert update(before, np.array([]), 120, 149, view=0,
+                  values={"foot_strike_deg": 2.0}).usual_view == 0
