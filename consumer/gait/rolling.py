@@ -20,11 +20,14 @@ a whole stance of both feet; the state pools the last ``HORIZON_FRAMES`` frames 
 * the runner's usual level of the metrics in ``USUAL`` (trunk lean, overstride, foot strike,
   pelvic drop): normal runners differ in these by as much as a fault moves them, and a
   camera set-up biases some of them by a few degrees, but a runner's own level is steady.
-  The usual level is the plain average of the windows of the first ``USUAL_MIN_FRAMES``
-  frames, then a slow average that stops following while the short average is above it by
-  more than the metric's ``hold``; the short average's rise above it
-  is reported as ``<metric>_change`` (``trunk_lean_change_deg``, ...): a fault that sets in
-  during a run (fatigue) shows against the runner, not against everybody. The levels belong
+  The usual level is the median of the windows' own values over the first
+  ``USUAL_MIN_FRAMES`` frames (a glitch in the first seconds must not set it), then a slow
+  average that stops following while the short average is above it by more than the
+  metric's ``hold``; a level is trusted only once the short average has been within
+  ``hold`` of it, and learned again if that does not happen within ``USUAL_MIN_FRAMES``.
+  The short average's rise above it is reported as ``<metric>_change``
+  (``trunk_lean_change_deg``, ...): a fault that sets in during a run (fatigue) shows
+  against the runner, not against everybody. The levels belong
   to one camera view (a view biases them): windows of another view neither update nor read
   them, and only when another view lasts ``USUAL_RESTART_FRAMES`` do they start afresh in it
   (a view misread for a few windows must not wipe a level that took seconds to learn);
@@ -78,6 +81,60 @@ USUAL_RESTART_FRAMES = 90  # 3 s in another view: the camera moved, learn the le
 
 
 @dataclass(frozen=True)
+class UsualLevel:
+    """A runner's usual level of one metric (``specs.USUAL``)."""
+
+    level: float = math.nan
+    frames: float = 0.0  # frames of running behind it
+    warmup: tuple[float, ...] = ()  # the windows' own values until it is ready
+    settled: bool = False  # the runner has run at it since it was ready
+    unsettled_frames: float = 0.0  # frames since it was ready, while not settled
+
+    @property
+    def ready(self) -> bool:
+        return self.frames >= USUAL_MIN_FRAMES
+
+    @property
+    def trusted(self) -> bool:
+        """Ready, and seen as the runner's level: a change against it means something."""
+        return self.ready and self.settled
+
+    def follow(self, value: float, averaged: float, advanced: float, hold: float) -> UsualLevel:
+        """The level after a window's own ``value`` and the new short average: the median of
+        the first values; then an average of the windows' own values (the short average
+        carries its first reading for seconds), each clipped to ``hold`` around the level so
+        that a rise coming on moves it little, and none taken while the short average is
+        above the level by more than ``hold``.
+
+        A level the runner has not run at since it was ready (the short average never came
+        within ``hold`` of it) is not trusted, and after ``USUAL_MIN_FRAMES`` more it is
+        learned again: the first seconds of a session can read unlike the rest (a tracker
+        settling, a runner finding their place on the belt), and a level held still against
+        a rise must be one the runner was seen at."""
+        if not math.isfinite(value):
+            return self
+        if not self.ready:
+            warmup = (*self.warmup, value)
+            frames = self.frames + advanced
+            done = frames >= USUAL_MIN_FRAMES
+            return UsualLevel(statistics.median(warmup), frames, () if done else warmup)
+        above = averaged - self.level > hold
+        if not self.settled:
+            if not above:
+                return replace(self, settled=True, unsettled_frames=0.0)
+            waited = self.unsettled_frames + advanced
+            if waited >= USUAL_MIN_FRAMES:
+                return UsualLevel(value, 0.0, (value,))
+            return replace(self, unsettled_frames=waited)
+        if advanced <= 0 or above:
+            return self
+        clipped = min(max(value, self.level - hold), self.level + hold)
+        share = advanced / min(self.frames + advanced, USUAL_TAU_FRAMES)
+        return replace(self, level=self.level + share * (clipped - self.level),
+                       frames=self.frames + advanced)
+
+
+@dataclass(frozen=True)
 class RollingGait:
     last_end: float = math.nan  # frame number of the last window's end
     step_times: tuple[float, ...] = ()  # ascending frame numbers
@@ -90,8 +147,7 @@ class RollingGait:
     view: int = -1  # the last window's view (index into view.VIEWS), -1 before any
     smoothed: tuple[float, ...] = ()  # per SMOOTHED metric, its average (NaN: none yet)
     raised: int = 0  # bit c: cue table row c's condition held on the last window
-    usual: tuple[float, ...] = ()  # per USUAL metric, the runner's usual level (NaN: none)
-    usual_frames: tuple[float, ...] = ()  # per USUAL metric, frames averaged into it
+    usual: tuple[UsualLevel, ...] = ()  # per USUAL metric (empty: none learned yet)
     usual_view: int = -1  # the view the usual levels belong to
     usual_away: float = 0.0  # frames since the last window of that view
     fps: float = field(default=FPS, compare=False)
@@ -172,10 +228,9 @@ class RollingGait:
         same_view = self.view == self.usual_view
         out = {}
         for k, (name, spec) in enumerate(USUAL.items()):
-            ready = (same_view and k < len(self.usual)
-                     and self.usual_frames[k] >= USUAL_MIN_FRAMES)
+            usual = self.usual[k] if same_view and k < len(self.usual) else UsualLevel()
             value = averaged.get(name, math.nan)
-            out[spec.change] = value - self.usual[k] if ready else math.nan
+            out[spec.change] = value - usual.level if usual.trusted else math.nan
         return out
 
     def summary(self) -> dict[str, float]:
@@ -294,49 +349,26 @@ def _smoothed(state: RollingGait, view: int, values: dict[str, float]) -> tuple[
     return tuple(out)
 
 
-def _follow(
-    level: float, frames: float, value: float, averaged: float, advanced: float, hold: float
-) -> tuple[float, float]:
-    """One usual level and its frames after a window's own ``value`` and the new short
-    average. The level averages the windows' own values (the short average starts at the
-    first window's value and would carry an odd first reading into the level); whether the
-    runner is above it by more than ``hold`` is judged on the steadier short average."""
-    if not math.isfinite(value):
-        return level, frames
-    if not math.isfinite(level):
-        return value, 0.0
-    if advanced <= 0 or (frames >= USUAL_MIN_FRAMES and averaged - level > hold):
-        return level, frames
-    if frames >= USUAL_MIN_FRAMES:
-        # Clipped both ways, so that a rise coming on moves the level little and noise
-        # still averages out.
-        value = min(max(value, level - hold), level + hold)
-    share = advanced / min(frames + advanced, USUAL_TAU_FRAMES)
-    return level + share * (value - level), frames + advanced
-
-
 def _usual(
     state: RollingGait, view: int, values: dict[str, float], smoothed: tuple[float, ...],
     advanced: float,
 ) -> dict[str, Any]:
-    """The usual levels after a window (``replace`` arguments), from its new averages: a
-    plain average while warming up (no hold, so that a first odd reading cannot stick), then
-    a slow one that holds still while the average is above it by more than ``hold``."""
-    fresh = not state.usual
-    if state.usual and view != state.usual_view:
+    """The usual levels after a window (``replace`` arguments): each follows the window's
+    own value and the new short average (``UsualLevel.follow``); they start afresh when
+    another view has lasted ``USUAL_RESTART_FRAMES``."""
+    fresh = not state.usual or state.usual_view < 0
+    if not fresh and view != state.usual_view:
         away = state.usual_away + advanced
         if away < USUAL_RESTART_FRAMES:
             return {"usual_away": away}
         fresh = True
-    levels = (math.nan,) * len(USUAL) if fresh else state.usual
-    frames = (0.0,) * len(USUAL) if fresh else state.usual_frames
+    levels = (UsualLevel(),) * len(USUAL) if fresh else state.usual
     averaged = dict(zip(SMOOTHED, smoothed, strict=True))
-    pairs = [
-        _follow(level, count, values.get(name, math.nan), averaged[name], advanced, spec.hold)
-        for (name, spec), level, count in zip(USUAL.items(), levels, frames, strict=True)
-    ]
-    return {"usual": tuple(p[0] for p in pairs), "usual_frames": tuple(p[1] for p in pairs),
-            "usual_view": view, "usual_away": 0.0}
+    usual = tuple(
+        level.follow(values.get(name, math.nan), averaged[name], advanced, spec.hold)
+        for (name, spec), level in zip(USUAL.items(), levels, strict=True)
+    )
+    return {"usual": usual, "usual_view": view, "usual_away": 0.0}
 
 
 def update_from_window(

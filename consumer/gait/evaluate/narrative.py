@@ -98,9 +98,11 @@ and a 250-550-byte `encode`/`decode`, kept beside the window in Redis.
 **Changes against the runner.** Normal runners differ in trunk lean, overstride, foot strike
 and pelvic drop by about as much as a fault moves them, and a camera set-up biases the
 contact readings by a few degrees (Known limits), but one runner filmed by one camera reads
-steadily. So the state learns each runner's usual level of these four (a plain average of
-the first 3 s, then a 30-s average that stops following a rise beyond a hold set below the
-cue's threshold) and reports the rise above it: `trunk_lean_change_deg`,
+steadily. So the state learns each runner's usual level of these four (the median of the
+windows' own values over the first 3 s, trusted once the runner's short average has come
+back to it and learned again if it does not within 3 s; then a 30-s average that stops
+following a rise beyond a hold set below the cue's threshold) and reports the rise above
+it: `trunk_lean_change_deg`,
 `overstride_change_rel`, `foot_strike_change_deg`, `pelvic_drop_change_deg`. Their cues fire
 on the absolute value *or* on the change, as `low_cadence` does on the cadence or its drop
 against the usual cadence. The levels belong to the camera view they were learned in: a
