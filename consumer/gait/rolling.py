@@ -76,7 +76,7 @@ SLOW_SMOOTHING = {"foot_strike_deg": 0.2, "overstride_rel": 0.3, "shank_angle_de
 
 
 USUAL_TAU_FRAMES = 900.0  # 30 s: the usual level follows slowly
-USUAL_MIN_FRAMES = 90  # 3 s averaged before a change is reported
+USUAL_MIN_FRAMES = 90  # 3 s of windows whose median is the first usual level
 USUAL_RESTART_FRAMES = 90  # 3 s in another view: the camera moved, learn the levels afresh
 
 
@@ -223,7 +223,7 @@ class RollingGait:
 
     def changes(self) -> dict[str, float]:
         """Per USUAL metric's change name, its average minus the runner's usual level (NaN
-        until the usual level has ``USUAL_MIN_FRAMES`` frames)."""
+        until that level is trusted, and in windows of another view)."""
         averaged = dict(zip(SMOOTHED, self.smoothed, strict=False))
         same_view = self.view == self.usual_view
         out = {}
