@@ -26,8 +26,14 @@ class Confusion:
     cells: dict[str, dict[str, tuple[int, np.ndarray, float]]]
 
     def detection(self, fault: str, view: str) -> float:
-        windows, shares, _ = self.cells[fault][view]
+        """Share of the fault's windows in the view raising its cue; NaN where none were."""
+        windows, shares, _ = self.cells.get(fault, {}).get(view, (0, None, 0.0))
         return float(shares[self.cue_ids.index(fault)]) if windows else float("nan")
+
+    def shown(self, faults: Sequence[str] = FAULT_NAMES) -> list[tuple[str, str]]:
+        """(fault, view) pairs with faulty windows, in views that show the fault."""
+        return [(f, v) for f in faults for v in VIEWS
+                if v in FAULTS[f].visible_views and v in self.cells.get(f, {})]
 
     def false_alarm(self, view: str | None = None) -> tuple[int, float]:
         """(normal windows, share raising any cue), in one view or all."""

@@ -84,17 +84,14 @@ def cue_table(rules: Sequence[CueRule]) -> list[str]:
 def detection_table(conf: Confusion) -> list[str]:
     lines = ["| fault | view | faulty windows | got its cue | other cues raised on > 10 % |",
              "|---|---|---|---|---|"]
-    for fault in FAULT_NAMES:
-        for view in VIEWS:
-            if view not in FAULTS[fault].visible_views or view not in conf.cells.get(fault, {}):
-                continue
-            windows, shares, _ = conf.cells[fault][view]
-            rate = conf.detection(fault, view)
-            mark = "" if rate >= DETECTION_TARGET else " **(below 90 %)**"
-            others = ", ".join(f"{cue} {share:.0%}" for cue, share in zip(conf.cue_ids, shares,
-                                                                          strict=True)
-                               if cue != fault and share > 0.10) or "-"
-            lines.append(f"| `{fault}` | {view} | {windows} | {_pct(rate)}{mark} | {others} |")
+    for fault, view in conf.shown():
+        windows, shares, _ = conf.cells[fault][view]
+        rate = conf.detection(fault, view)
+        mark = "" if rate >= DETECTION_TARGET else " **(below 90 %)**"
+        others = ", ".join(f"{cue} {share:.0%}" for cue, share in zip(conf.cue_ids, shares,
+                                                                      strict=True)
+                           if cue != fault and share > 0.10) or "-"
+        lines.append(f"| `{fault}` | {view} | {windows} | {_pct(rate)}{mark} | {others} |")
     return lines
 
 
@@ -145,21 +142,15 @@ def onset_table(later: Confusion, from_start: Confusion, cues: Sequence[str]) ->
     against present from the first step."""
     lines = ["| fault | view | fault sets in during the run | fault from the first step |",
              "|---|---|---|---|"]
-    for fault in cues:
-        for view in VIEWS:
-            if view not in FAULTS[fault].visible_views or view not in later.cells.get(fault, {}):
-                continue
-            start = (from_start.detection(fault, view)
-                     if view in from_start.cells.get(fault, {}) else float("nan"))
-            lines.append(f"| `{fault}` | {view} | {_pct(later.detection(fault, view))} | "
-                         f"{_pct(start)} |")
+    for fault, view in later.shown(cues):
+        lines.append(f"| `{fault}` | {view} | {_pct(later.detection(fault, view))} | "
+                     f"{_pct(from_start.detection(fault, view))} |")
     return lines
 
 
 def verdict(conf: Confusion) -> list[str]:
-    misses = [(f, v, conf.detection(f, v)) for f in FAULT_NAMES for v in VIEWS
-              if v in FAULTS[f].visible_views and v in conf.cells.get(f, {})
-              and conf.detection(f, v) < DETECTION_TARGET]
+    misses = [(f, v, conf.detection(f, v)) for f, v in conf.shown()
+              if conf.detection(f, v) < DETECTION_TARGET]
     total, rate = conf.false_alarm()
     lines = [f"- Normal windows raising any cue: {rate:.1%} of {total} "
              f"({'meets' if rate <= FALSE_ALARM_TARGET else 'MISSES'} the target of at most "

@@ -102,14 +102,14 @@ steadily. So the state learns each runner's usual level of these four (the media
 windows' own values over the first 3 s, trusted once the runner's short average has come
 back to it and learned again if it does not within 3 s; then a 30-s average that stops
 following a rise beyond a hold set below the cue's threshold) and reports the rise above
-it: `trunk_lean_change_deg`,
-`overstride_change_rel`, `foot_strike_change_deg`, `pelvic_drop_change_deg`. Their cues fire
-on the absolute value *or* on the change, as `low_cadence` does on the cadence or its drop
-against the usual cadence. The levels belong to the camera view they were learned in: a
-view misread for a few windows neither updates nor reads them, and only 3 s in another view
-starts them afresh. A change can only show a fault that sets in during the run (fatigue,
-an injury); a runner who runs with the fault from the first step teaches it as usual, and
-only the absolute thresholds see it (measured below, "From the first step").
+it: `trunk_lean_change_deg`, `overstride_change_rel`, `foot_strike_change_deg`,
+`pelvic_drop_change_deg`. Their cues fire on the absolute value *or* on the change, as
+`low_cadence` does on the cadence or its drop against the usual cadence. The levels belong
+to the camera view they were learned in: a view misread for a few windows neither updates
+nor reads them, and only 3 s in another view starts them afresh. A change can only show a
+fault that sets in during the run (fatigue, an injury); a runner who runs with the fault
+from the first step teaches it as usual, and only the absolute thresholds see it (measured
+below, "From the first step").
 
 **Validity and confidence.** Each metric is reported only in its views (table below) and only
 when its confidence (visibility of the landmarks it reads, scaled 0 at 0.3 to 1 at 0.8 as
