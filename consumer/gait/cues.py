@@ -2,14 +2,18 @@
 
 The table is data: per cue (id = the simulator's fault name), its text in English and
 Korean, a base severity, where its normal range comes from, and one or more conditions on
-the metrics (any one raises the cue). ``RulesDetector.detect`` applies every rule to a batch
-of windows at once (vectorised comparisons), so it can run beside the autoencoder on each
-poll batch; a window flagged by it says so in ``detectors``.
+the metrics (any one raises the cue). A condition may have a ``release`` level short of its
+threshold: a cue raised on a runner's previous window stays raised while the metric is
+beyond that level (hysteresis, ``stateful.py``), so that a fault read near its threshold
+does not blink on and off. ``RulesDetector.detect`` applies every rule to a batch of windows
+at once (vectorised comparisons), so it can run beside the autoencoder on each poll batch; a
+window flagged by it says so in ``detectors``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,19 +42,28 @@ class Condition:
     normal: tuple[float, float]
     min_confidence: float = MIN_CONFIDENCE
     views: frozenset[str] = frozenset()  # empty: every view where the metric is valid
+    release: float | None = None  # a raised cue stays raised beyond this; None: threshold
+
+    @property
+    def release_level(self) -> float:
+        return self.threshold if self.release is None else self.release
 
     def fires(
         self, values: np.ndarray, confidence: np.ndarray, views: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(fired, beyond the severe level) per window; NaN values never fire. ``views``
-        (N,) are the windows' view names."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fired, beyond the release level, beyond the severe level) per window; NaN values
+        never fire. ``views`` (N,) are the windows' view names."""
         with np.errstate(invalid="ignore"):
             trusted = confidence >= self.min_confidence
             if self.views:
                 trusted &= np.isin(views, sorted(self.views))
-            if self.above:
-                return (values > self.threshold) & trusted, values > self.severe
-            return (values < self.threshold) & trusted, values < self.severe
+            sign = 1.0 if self.above else -1.0
+            signed = sign * values
+            return (
+                (signed > sign * self.threshold) & trusted,
+                (signed > sign * self.release_level) & trusted,
+                signed > sign * self.severe,
+            )
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ class RaisedCue:
     value: float
     threshold: float
     text: Mapping[str, str]
+    release: float = math.nan  # where it clears; the threshold when the rule has no release
 
     def to_json(self, language: str = "en") -> dict[str, Any]:
         """The contract's cue shape (``id``, ``text``, ``severity``) and the numbers behind it."""
@@ -78,6 +92,7 @@ class RaisedCue:
             "text_ko": self.text["ko"], "metric": self.metric,
             "value": round(self.value, METRICS[self.metric].decimals),
             "threshold": self.threshold,
+            "release": self.threshold if math.isnan(self.release) else self.release,
         }
 
 
@@ -92,6 +107,11 @@ def _condition(cue_id: str, raw: Mapping[str, Any]) -> Condition:
     severe = float(raw.get("severe", threshold))
     if (severe < threshold) if above else (severe > threshold):
         raise ConfigError(f"cue {cue_id}: severe level of {metric} is on the wrong side")
+    release = float(raw["release"]) if "release" in raw else None
+    if release is not None and ((release > threshold) if above else (release < threshold)):
+        raise ConfigError(f"cue {cue_id}: release level of {metric} must lie on the normal "
+                          f"side of its threshold {threshold:g} (it is where a raised cue "
+                          "clears)")
     normal = tuple(float(v) for v in raw.get("normal", (np.nan, np.nan)))
     if len(normal) != 2:
         raise ConfigError(f"cue {cue_id}: normal range of {metric} needs two numbers")
@@ -100,7 +120,7 @@ def _condition(cue_id: str, raw: Mapping[str, Any]) -> Condition:
     if unknown:
         raise ConfigError(f"cue {cue_id}: {metric} is not valid in view(s) {sorted(unknown)}")
     return Condition(metric, threshold, above, severe, (normal[0], normal[1]),
-                     float(raw.get("min_confidence", MIN_CONFIDENCE)), views)
+                     float(raw.get("min_confidence", MIN_CONFIDENCE)), views, release)
 
 
 def parse_table(data: Mapping[str, Any]) -> tuple[CueRule, ...]:
@@ -146,8 +166,12 @@ class CueFlags:
     rules: tuple[CueRule, ...]
     fired: np.ndarray  # (N, C) bool
     severe: np.ndarray  # (N, C) bool: beyond a condition's severe level
-    trigger: np.ndarray  # (N, C) int: index of the first condition that fired
+    # (N, C) int: index of the first condition that fired, else of the first beyond its
+    # release level (what a held cue reports)
+    trigger: np.ndarray
     values: Mapping[str, np.ndarray]
+    # (N, C) bool: some condition beyond its release level (includes ``fired``)
+    held: np.ndarray
 
     @property
     def flagged(self) -> np.ndarray:
@@ -164,7 +188,7 @@ class CueFlags:
             raised.append(RaisedCue(
                 id=rule.id, severity=SEVERITIES[min(level, len(SEVERITIES) - 1)],
                 metric=cond.metric, value=float(self.values[cond.metric][i]),
-                threshold=cond.threshold, text=rule.text,
+                threshold=cond.threshold, text=rule.text, release=cond.release_level,
             ))
         return sorted(raised, key=lambda cue: -SEVERITIES.index(cue.severity))
 
@@ -189,12 +213,18 @@ class RulesDetector:
         view names (N,)."""
         count = len(views)
         fired = np.zeros((count, len(self.rules)), dtype=bool)
+        held = np.zeros_like(fired)
         severe = np.zeros_like(fired)
         trigger = np.zeros(fired.shape, dtype=np.int64)
         for c, rule in enumerate(self.rules):
+            first_held = np.zeros(count, dtype=np.int64)
             for k, cond in reversed(list(enumerate(rule.conditions))):
-                hit, beyond = cond.fires(values[cond.metric], confidence[cond.metric], views)
+                hit, holds, beyond = cond.fires(
+                    values[cond.metric], confidence[cond.metric], views)
                 trigger[:, c] = np.where(hit, k, trigger[:, c])
-                severe[:, c] |= hit & beyond
+                first_held = np.where(holds, k, first_held)
+                severe[:, c] |= holds & beyond
                 fired[:, c] |= hit
-        return CueFlags(self.rules, fired, severe, trigger, values)
+                held[:, c] |= holds
+            trigger[:, c] = np.where(fired[:, c], trigger[:, c], first_held)
+        return CueFlags(self.rules, fired, severe, trigger, values, held)

@@ -31,8 +31,8 @@ a whole stance of both feet; the state pools the last ``HORIZON_FRAMES`` frames 
   to one camera view (a view biases them): windows of another view neither update nor read
   them, and only when another view lasts ``USUAL_RESTART_FRAMES`` do they start afresh in it
   (a view misread for a few windows must not wipe a level that took seconds to learn);
-* which cue conditions held on the last window (``raised``), for cues confirmed over two
-  windows (``stateful.py``).
+* which cues fired or were shown on the last window (``raised``), for cues confirmed over
+  two windows and held down to their release level (``stateful.py``).
 
 ``state_codec.encode``/``decode`` turn the state into bytes (250-550 bytes) for the consumer
 to keep in Redis beside the window state.
@@ -146,7 +146,7 @@ class RollingGait:
     baseline_frames: float = 0.0  # frames of cadence pooled into the baseline
     view: int = -1  # the last window's view (index into view.VIEWS), -1 before any
     smoothed: tuple[float, ...] = ()  # per SMOOTHED metric, its average (NaN: none yet)
-    raised: int = 0  # bit c: cue table row c's condition held on the last window
+    raised: int = 0  # bit c: cue table row c fired or was shown on the last window
     usual: tuple[UsualLevel, ...] = ()  # per USUAL metric (empty: none learned yet)
     usual_view: int = -1  # the view the usual levels belong to
     usual_away: float = 0.0  # frames since the last window of that view

@@ -73,7 +73,9 @@ def cue_table(rules: Sequence[CueRule]) -> list[str]:
         for c in rule.conditions:
             sign = ">" if c.above else "<"
             views = f" ({', '.join(sorted(c.views))})" if c.views else ""
-            whens.append(f"`{c.metric}` {sign} {c.threshold:g}{views}")
+            release = (f", held to {c.release:g}" if c.release is not None
+                       and c.release != c.threshold else "")
+            whens.append(f"`{c.metric}` {sign} {c.threshold:g}{views}{release}")
             normals.append(f"{c.normal[0]:g} to {c.normal[1]:g}")
         lines.append(
             f"| `{rule.id}` | {' or '.join(whens)} | {'; '.join(dict.fromkeys(normals))} "

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from consumer.errors import ConfigError
-from consumer.gait.cues import LANGUAGES, RulesDetector, load_table, parse_table
+from consumer.gait.cues import LANGUAGES, CueFlags, RulesDetector, load_table, parse_table
 from consumer.gait.evaluate.sessions import simulate, windowed
 from consumer.gait.specs import METRICS
-from consumer.gait.stateful import assess
+from consumer.gait.stateful import assess, shown_cues
 from consumer.gait.view import VIEWS
 from producer_sim.faults import FAULT_NAMES, FAULTS, RAMP_FRAMES
 
@@ -47,6 +47,10 @@ def test_every_fault_has_a_cue_with_english_and_korean_text() -> None:
               "when": [{"metric": "trunk_lean_deg", "above": 1}]}]},
     {"cue": [{"id": "x", "severity": "mild", "en": "a", "ko": "가",
               "when": [{"metric": "knee_valgus_rel", "above": 1, "views": ["side"]}]}]},
+    {"cue": [{"id": "x", "severity": "mild", "en": "a", "ko": "가",  # release past threshold
+              "when": [{"metric": "trunk_lean_deg", "above": 13, "release": 15}]}]},
+    {"cue": [{"id": "x", "severity": "mild", "en": "a", "ko": "가",
+              "when": [{"metric": "cadence_spm", "below": 150, "release": 140}]}]},
 ])
 def test_a_broken_table_is_refused_with_the_reason(broken: dict) -> None:
     with pytest.raises(ConfigError, match="cue x"):
@@ -103,9 +107,49 @@ def test_a_cue_needs_its_condition_on_two_windows_in_a_row(normal_runs) -> None:
     done = assess(ws.metrics, ws.frames, [(None, len(ws.frames))], detector)
     raw = detector.detect(done.values, done.confidence, np.asarray(VIEWS)[ws.metrics.view])
     confirmed = done.flags.fired
-    assert (confirmed <= raw.fired).all()
+    assert (confirmed <= raw.held).all()
     assert not confirmed[0].any()  # nothing before the first window
-    assert (confirmed[1:] == raw.fired[1:] & raw.fired[:-1]).all()
+    # Where no condition has a release level, shown means fired on this window and the last.
+    plain = np.array([all(c.release is None for c in rule.conditions) for rule in detector.rules])
+    assert plain.sum() >= 8
+    assert (confirmed[1:, plain] == (raw.fired[1:] & raw.fired[:-1])[:, plain]).all()
+
+
+def test_a_raised_cue_is_held_down_to_its_release_level() -> None:
+    # One cue: above 13 raises, 10 releases.
+    # Shown: fired on the last window (or shown there) and beyond the release level now.
+    lean = np.array([14.0, 11.0, 14.0, 14.0, 11.0, 11.0, 9.0, 11.0, 14.0])
+    fired, held = (lean > 13)[:, None], (lean > 10)[:, None]
+    shown, bits = shown_cues(fired, held, carried=0)
+    assert shown[:, 0].tolist() == [False, True, True, True, True, True, False, False, False]
+    assert bits[-1] == 1  # fired on the last window: carried to the next batch
+    # Split across two batches, carrying the bits, the runner sees the same.
+    first, bits_first = shown_cues(fired[:4], held[:4], carried=0)
+    second, _ = shown_cues(fired[4:], held[4:], carried=bits_first[-1])
+    assert np.array_equal(np.concatenate([first, second]), shown)
+
+
+def test_a_held_cue_reports_the_condition_beyond_its_release_level() -> None:
+    rules = parse_table({"cue": [{
+        "id": "trunk_lean", "severity": "moderate", "en": "Run tall.", "ko": "바르게 달리세요.",
+        "when": [{"metric": "trunk_lean_deg", "above": 13.0},
+                 {"metric": "trunk_lean_change_deg", "above": 5.0, "release": 2.5}]}]})
+    detector = RulesDetector(rules)
+    values = {name: np.full(3, np.nan) for name in METRICS}
+    values["trunk_lean_deg"] = np.array([9.0, 9.0, 14.0])
+    values["trunk_lean_change_deg"] = np.array([6.0, 3.0, 1.0])
+    confidence = {name: np.ones(3) for name in METRICS}
+    flags = detector.detect(values, confidence, np.array(["side"] * 3))
+    assert flags.fired[:, 0].tolist() == [True, False, True]
+    assert flags.held[:, 0].tolist() == [True, True, True]
+    assert flags.trigger[:, 0].tolist() == [1, 1, 0]
+    shown, _ = shown_cues(flags.fired, flags.held, carried=1)
+    held_flags = CueFlags(flags.rules, shown, flags.severe & shown, flags.trigger,
+                          flags.values, flags.held)
+    cue = held_flags.cues(1)[0].to_json()
+    assert (cue["metric"], cue["value"], cue["threshold"], cue["release"]) == (
+        "trunk_lean_change_deg", 3.0, 5.0, 2.5)
+    assert held_flags.cues(2)[0].to_json()["release"] == 13.0  # no release: its threshold
 
 
 def test_a_fault_setting_in_reads_as_a_change_and_one_from_the_first_step_as_usual() -> None:
