@@ -13,7 +13,6 @@ window flagged by it says so in ``detectors``.
 from __future__ import annotations
 
 import logging
-import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ class RaisedCue:
     value: float
     threshold: float
     text: Mapping[str, str]
-    release: float = math.nan  # where it clears; the threshold when the rule has no release
+    release: float  # where it clears (the threshold for a condition without a release level)
 
     def to_json(self, language: str = "en") -> dict[str, Any]:
         """The contract's cue shape (``id``, ``text``, ``severity``) and the numbers behind it."""
@@ -92,7 +91,7 @@ class RaisedCue:
             "text_ko": self.text["ko"], "metric": self.metric,
             "value": round(self.value, METRICS[self.metric].decimals),
             "threshold": self.threshold,
-            "release": self.threshold if math.isnan(self.release) else self.release,
+            "release": self.release,
         }
 
 
