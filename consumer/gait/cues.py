@@ -83,6 +83,13 @@ class RaisedCue:
     threshold: float
     text: Mapping[str, str]
     release: float  # where it clears (the threshold for a condition without a release level)
+    above: bool = True  # the condition fires above its threshold (False: below it)
+
+    @property
+    def beyond(self) -> float:
+        """How far the value lies past the threshold, in the condition's direction: negative
+        for a cue held between its release level and its threshold."""
+        return (self.value - self.threshold) * (1.0 if self.above else -1.0)
 
     def to_json(self, language: str = "en") -> dict[str, Any]:
         """The contract's cue shape (``id``, ``text``, ``severity``) and the numbers behind it."""
@@ -188,6 +195,7 @@ class CueFlags:
                 id=rule.id, severity=SEVERITIES[min(level, len(SEVERITIES) - 1)],
                 metric=cond.metric, value=float(self.values[cond.metric][i]),
                 threshold=cond.threshold, text=rule.text, release=cond.release_level,
+                above=cond.above,
             ))
         return sorted(raised, key=lambda cue: -SEVERITIES.index(cue.severity))
 

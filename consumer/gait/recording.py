@@ -68,7 +68,7 @@ class RecordingMetrics:
             if len(fired) < RECORDING_CUE_MIN_WINDOWS or share < RECORDING_CUE_SHARE:
                 continue
             cues = [next(q for q in self.flags.cues(int(i)) if q.id == rule.id) for i in fired]
-            worst = max(cues, key=lambda q: abs(q.value - q.threshold))
+            worst = max(cues, key=lambda q: q.beyond)
             out.append((worst, share))
         return sorted(out, key=lambda pair: -pair[1])
 

@@ -52,7 +52,7 @@ def worst_windows(rec: RecordingMetrics, scores: np.ndarray | None = None) -> li
     at least a window apart; the highest autoencoder scores when no cue was raised."""
     severity = np.zeros(len(rec))
     for i in np.flatnonzero(rec.flags.flagged):
-        severity[i] = sum(1 + abs(q.value - q.threshold) / max(abs(q.threshold), 1e-6)
+        severity[i] = sum(1 + max(q.beyond, 0.0) / max(abs(q.threshold), 1e-6)
                           for q in rec.flags.cues(int(i)))
     if not severity.any() and scores is not None:
         severity = np.nan_to_num(scores, nan=0.0)

@@ -150,6 +150,9 @@ def test_a_held_cue_reports_the_condition_beyond_its_release_level() -> None:
     assert (cue["metric"], cue["value"], cue["threshold"], cue["release"]) == (
         "trunk_lean_change_deg", 3.0, 5.0, 2.5)
     assert held_flags.cues(2)[0].to_json()["release"] == 13.0  # no release: its threshold
+    # Reports rank cues by how far past their threshold they are: a held one is short of it.
+    assert held_flags.cues(1)[0].beyond == -2.0
+    assert held_flags.cues(2)[0].beyond == 1.0
 
 
 def test_a_fault_setting_in_reads_as_a_change_and_one_from_the_first_step_as_usual() -> None:
