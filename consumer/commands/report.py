@@ -16,6 +16,7 @@ import numpy as np
 
 from consumer.commands import settings_from_args
 from consumer.errors import ConfigError, DataError
+from consumer.features.runner_level import Runs
 from consumer.gait.body import FPS
 from consumer.gait.cues import RulesDetector, load_table
 from consumer.gait.recording import compute_recording_metrics
@@ -43,13 +44,15 @@ def _labels(path: Path, frames: np.ndarray) -> list[tuple[float, float, str]]:
             for r in index.for_recording(path) if r.label != NORMAL]
 
 
-def _scores(model_dir: Path, windows: np.ndarray) -> tuple[np.ndarray, float, str]:
+def _scores(
+    model_dir: Path, windows: np.ndarray, end_frames: np.ndarray
+) -> tuple[np.ndarray, float, str]:
     try:
         artifact = importlib.import_module("consumer.model.artifact")
     except ImportError as exc:
         raise ConfigError(f"--model needs the posture model package ({exc})") from exc
     scorer = artifact.load_scorer(model_dir)
-    result = scorer.score(windows.astype(np.float32))
+    result = scorer.score(windows.astype(np.float32), Runs.one(end_frames))
     scores = np.where(result.valid, result.scores, np.nan).astype(np.float64)
     return scores, float(scorer.threshold), str(scorer.version)
 
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     w = settings.window
     window = WindowConfig(w.size, w.hop, w.max_gap_frames, w.max_gap_ms)
     recording = load_recording(path)
-    windows, _ = sliding_windows(recording.frames, recording.landmarks, window)
+    windows, window_frames = sliding_windows(recording.frames, recording.landmarks, window)
     if not len(windows):
         raise DataError(f"{path}: {len(recording)} frames, fewer than one window ({w.size})")
     rules = load_table(args.cues)
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                        dropped_rows=recording.dropped_rows,
                        labels=_labels(path, recording.frames))
     if args.model is not None:
-        scores, threshold, version = _scores(args.model, windows)
+        scores, threshold, version = _scores(args.model, windows, window_frames[:, -1])
         info = SessionInfo(**{**info.__dict__, "scores": scores, "threshold": threshold,
                               "model_version": version})
     page, images = build_report(rec, windows, rules, info)

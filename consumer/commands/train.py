@@ -31,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
                         help="kinematic: running-form angles and offsets in the runner's frame "
                         "(default); body: body-centred positions and angles; raw: the seed "
                         "recipe (with the seed's training options unless given)")
+    parser.add_argument("--runner-relative", action="store_true",
+                        help="read each window against the runner's own usual channel levels, "
+                        "learned from their first seconds (kinematic and body features; "
+                        "docs/model.md)")
     parser.add_argument("--model", choices=sorted(MODEL_KINDS), default="lstm",
                         help="lstm (seed LSTM autoencoder, default), transformer, or pca")
     parser.add_argument("--joints", help="joint set (all, lower_body, legs, running) or "
@@ -83,10 +87,12 @@ def options_from_args(args: argparse.Namespace, window_size: int, max_gap: int) 
         raise ConfigError("--quantile must be in (0, 1), --k and --learning-rate > 0")
     if values["hop"] > window_size:
         raise ConfigError(f"--hop must not exceed the window size ({window_size})")
+    if args.runner_relative and args.features == "raw":
+        raise ConfigError("--runner-relative needs kinematic or body features, not raw")
     return TrainOptions(
         features=args.features, model=args.model, joints=joints, seed=args.seed, k=args.k,
         quantile=args.quantile, scoring=args.scoring, window_size=window_size,
-        max_gap_frames=max_gap, **values,
+        max_gap_frames=max_gap, runner_relative=args.runner_relative, **values,
     )
 
 

@@ -56,6 +56,9 @@ class FeatureSpec:
     # jitter is per-runner noise, not form, and would otherwise dominate the error.
     smoothing: int = 5
     window_size: int = 30
+    # Read each window against the runner's own usual channel levels (runner_level.py): the
+    # model needs the runner's earlier windows, which the consumer keeps per session.
+    runner_relative: bool = False
 
     def __post_init__(self) -> None:
         joints = self.joints if isinstance(self.joints, str) else tuple(self.joints)
@@ -87,6 +90,8 @@ class FeatureSpec:
         if self.normalization != "body" and (self.joint_angles or self.segment_angles):
             raise ValueError("angle flags apply to body normalisation (normalization='body'); "
                              "kinematic features have their own angles")
+        if self.runner_relative and self.normalization == "raw":
+            raise ValueError("runner_relative applies to kinematic and body features")
         if self.normalization == "kinematic":
             missing = set(resolve_joints("running")) - set(resolve_joints(joints))
             if missing:

@@ -98,6 +98,9 @@ def finetune(
     champion = read_manifest(champion_dir)
     if champion.kind not in WARM_KINDS:
         raise DataError(f"a {champion.kind} model has no warm start; retrain with --full")
+    if champion.feature_spec.runner_relative:
+        raise DataError(f"{champion.version} reads windows against the runner "
+                        "(runner_relative): fine-tuning it is not supported; retrain with --full")
     options = options_of(champion, seed=plan.seed)
     config = options.window_config()
     windows = load_windows(new_normal, config)

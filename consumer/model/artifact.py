@@ -51,8 +51,13 @@ def load_scorer(
         )
     pipeline, model_path = checked_files(model_dir, manifest, "model")
     where = model_dir / "manifest.json"
-    if manifest.scoring.method != "mean" and manifest.scoring.scale.shape[-1] != (
-            pipeline.num_channels):
+    relative = manifest.feature_spec.runner_relative
+    if relative and (manifest.level_scaling is None
+                     or manifest.level_scaling.channels != pipeline.num_channels):
+        raise ModelArtifactError(f"{where}: a runner_relative model needs level_scaling for "
+                                 "its channels; retrain it")
+    scored = pipeline.num_channels * (3 if relative else 1)
+    if manifest.scoring.method != "mean" and manifest.scoring.scale.shape[-1] != scored:
         raise ModelArtifactError(f"{where}: error scales do not match the feature channels")
     reconstructor = _load_reconstructor(manifest, model_path, pipeline, batch_sizes)
     log.info(
@@ -67,6 +72,7 @@ def load_scorer(
         manifest.version,
         manifest.kind,
         scoring=manifest.scoring,
+        level_scaling=manifest.level_scaling,
     )
 
 

@@ -7,7 +7,7 @@ loaded (``consumer.model.artifact``), so the streaming core and its tests stay l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,6 +22,9 @@ class ScoreResult:
     is_anomaly: np.ndarray  # (N,) bool: valid and score > threshold
     # Per window: (joint name, share of the error), largest first; empty when not valid.
     top_joints: tuple[tuple[tuple[str, float], ...], ...]
+    # Models that read windows against the runner (``runner_relative``): each run's levels
+    # after its last window, for the caller to keep (consumer.features.runner_level).
+    runner_levels: tuple[Any, ...] = ()
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -41,5 +44,9 @@ class Scorer(Protocol):
     def window_size(self) -> int: ...
 
     def score(self, windows: np.ndarray) -> ScoreResult:
-        """Score raw windows (N, window_size, 132) float32; N may be any size, including 0."""
+        """Score raw windows (N, window_size, 132) float32; N may be any size, including 0.
+
+        A model that reads windows against the runner's earlier ones says so with a true
+        ``runner_relative`` attribute; its ``score`` also takes ``runs``
+        (``consumer.features.runner_level.Runs``) and returns each run's levels."""
         ...

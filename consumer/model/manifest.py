@@ -12,6 +12,11 @@ Format version 2 adds ``scoring`` (how per-channel errors become a score, with i
 error scales) and per-view scaling statistics; a version 1 manifest still loads, scoring
 with the mean error as it always did.
 
+A model trained with ``feature_spec.runner_relative`` also has ``level_scaling``: the
+per-view spread of window levels among its training runners (``consumer.features.
+runner_level``); its ``scoring`` scales cover each channel's error, level change and spread
+change.
+
 Kind ``classifier`` (``barunrun train-classifier``, ``consumer.classifier``) uses the same
 fields, with ``threshold`` the decision threshold on P(bad form) (method one of
 ``DECISION_METHODS``) and a ``classifier`` section (architecture, fault names).
@@ -60,6 +65,9 @@ class Manifest:
     # kind "classifier" only: {"arch", "faults" (the fault head's classes, in output order;
     # empty without one), "network", "decision" (how the threshold was chosen)}.
     classifier: dict[str, Any] = field(default_factory=dict)
+    # feature_spec.runner_relative only: the per-view spread of window levels among the
+    # training runners (consumer.features.runner_level).
+    level_scaling: ChannelScaler | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +88,8 @@ class Manifest:
             "history": self.history,
             # Written for classifiers only: autoencoder manifests stay byte-for-byte as before.
             **({"classifier": self.classifier} if self.kind == KIND_CLASSIFIER else {}),
+            **({"level_scaling": self.level_scaling.to_dict()}
+               if self.level_scaling is not None else {}),
         }
 
     def write(self, model_dir: Path) -> Path:
@@ -140,6 +150,8 @@ def read_manifest(model_dir: Path) -> Manifest:
             scoring=ErrorScoring.from_dict(data.get("scoring", {"method": "mean"})),
             format_version=int(found),
             classifier=_classifier_section(data) if kind == KIND_CLASSIFIER else {},
+            level_scaling=ChannelScaler.from_dict(data["level_scaling"])
+            if "level_scaling" in data else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)

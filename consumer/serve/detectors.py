@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from consumer.features.runner_level import Runs
 from consumer.gait.serving import AUTOENCODER, CLASSIFIER
 from consumer.model.base import Scorer, ScoreResult
 
@@ -79,8 +80,20 @@ class DetectorScorer:
         return {name: model.version for name, model in
                 ((AUTOENCODER, self.autoencoder), (CLASSIFIER, self.classifier)) if model}
 
-    def score(self, windows: np.ndarray) -> DetectorResult:
-        ae = self.autoencoder.score(windows) if self.autoencoder is not None else None
+    @property
+    def runner_relative(self) -> bool:
+        """The autoencoder reads windows against the runner (pass ``Runs`` to ``score``)."""
+        return bool(getattr(self.autoencoder, "runner_relative", False))
+
+    @property
+    def runner_channels(self) -> int:
+        return int(getattr(self.autoencoder, "runner_channels", 0))
+
+    def score(self, windows: np.ndarray, runs: Runs | None = None) -> DetectorResult:
+        ae = None
+        if self.autoencoder is not None:
+            ae = (self.autoencoder.score(windows, runs) if runs is not None
+                  else self.autoencoder.score(windows))
         clf = self.classifier.score(windows) if self.classifier is not None else None
         primary = ae if ae is not None else clf
         assert primary is not None  # the constructor refuses no model at all
@@ -96,6 +109,7 @@ class DetectorScorer:
         return DetectorResult(
             scores=primary.scores, valid=valid, invalid_reasons=primary.invalid_reasons,
             is_anomaly=is_anomaly, top_joints=primary.top_joints,
+            runner_levels=ae.runner_levels if ae is not None else (),
             flagged_by=flagged_by, extras=extras,
         )
 

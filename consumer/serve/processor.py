@@ -20,6 +20,9 @@ import numpy as np
 from consumer.alerts.episodes import Transition
 from consumer.alerts.stage import AlertStage
 from consumer.alerts.state import SECTION
+from consumer.errors import DataError
+from consumer.features.runner_level import SECTION as RUNNER_SECTION
+from consumer.features.runner_level import RunnerLevels, Runs
 from consumer.gait.serving import AUTOENCODER, RULES, GaitAssessment, GaitStage, GroupState
 from consumer.lifecycle.personal import SECTION as PERSONAL_SECTION
 from consumer.lifecycle.personal import PersonalStage
@@ -203,12 +206,17 @@ class BatchProcessor:
         scorer: Scorer,
         result: BatchResult,
     ) -> dict[StateKey, list[ScoredWindow]]:
-        """Score the completed windows, put the new gait states in ``sections``; return each
-        session's scored windows in order."""
+        """Score the completed windows, put the new gait states and runner levels in
+        ``sections``; return each session's scored windows in order."""
         windows = np.concatenate([applied.windows for _, applied in completed])
+        runs = _runs(completed, sections, scorer)
         started = self._timer()
-        scores = scorer.score(windows)
+        # Only a runner-relative model (``runner_relative``) takes the runs.
+        scores = scorer.score(windows) if runs is None else scorer.score(windows, runs)
         result.score_seconds = self._timer() - started
+        if runs is not None:
+            for (group, _), levels in zip(completed, scores.runner_levels, strict=True):
+                sections[group.key][RUNNER_SECTION] = levels.encode()
         gait = None
         if self._gait is not None:
             gait = self._gait.assess(
@@ -264,6 +272,29 @@ class BatchProcessor:
             flagged.append(RULES)
         extras = {**window.extras, **gait.event_fields(i)} if flagged else window.extras
         return replace(window, anomaly=bool(flagged), detectors=tuple(flagged), extras=extras)
+
+
+def _runs(
+    completed: list[tuple[FrameGroup, Applied]], sections: dict[StateKey, dict[str, bytes]],
+    scorer: Scorer,
+) -> Runs | None:
+    """For a model that reads windows against the runner: each session's levels (kept in its
+    window state's extra bytes) and its windows' last frames; None for any other model."""
+    if not getattr(scorer, "runner_relative", False):
+        return None
+    channels = int(getattr(scorer, "runner_channels", 0))
+    spans: list[tuple[RunnerLevels | None, int]] = []
+    for group, applied in completed:
+        stored = sections[group.key].get(RUNNER_SECTION)
+        levels = None
+        if stored:
+            try:
+                levels = RunnerLevels.decode(stored, channels)
+            except DataError as exc:  # another model's levels (a reload): learn afresh
+                log.info("runner levels unreadable, starting afresh key=%s:%s error=%s",
+                         group.key[0], group.key[1], exc)
+        spans.append((levels, len(applied.windows)))
+    return Runs(tuple(spans), np.concatenate([a.window_frames[:, -1] for _, a in completed]))
 
 
 def _sections(key: StateKey, extra: bytes) -> dict[str, bytes]:

@@ -60,7 +60,7 @@ def calibrate(
     groups = calibration.window_groups
     if plan.scoring != "mean":
         part = calibration.subset(np.isin(groups, sorted(scale_groups)))
-        batch, errors = scorer.reconstruction_errors(part.windows)
+        batch, errors, _ = scorer.reconstruction_errors(part.windows, part.runs)
         ok = batch.valid
         if ok.sum() < 2:
             raise DataError("fewer than 2 usable windows to fit error scales; add runners")
@@ -68,7 +68,7 @@ def calibrate(
             errors[ok], batch.view[ok], scorer.pipeline.view_count, plan.top_k,
             plan.error_quantile))
     part = calibration.subset(np.isin(groups, sorted(threshold_groups)))
-    scores = scorer.analyse(part.windows).scores
+    scores = scorer.analyse(part.windows, part.runs).scores
     finite = scores[np.isfinite(scores)]
     if finite.size < 2:
         raise DataError("fewer than 2 usable calibration windows; add normal recordings")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from consumer.errors import DataError
+from consumer.features.runner_level import Runs
 from consumer.recording import NORMAL, LabelIndex, find_labels, iter_recording_paths, load_recording
 from consumer.windows.rules import WindowConfig, sliding_windows
 
@@ -49,6 +50,12 @@ class WindowSet:
             self.windows[mask], self.end_frames[mask], self.file_index[mask], self.labels[mask],
             self.files, self.groups, self.views,
         )
+
+    @property
+    def runs(self) -> Runs:
+        """The windows as runs of one recording each, in time order (runner-relative models
+        read each window against the windows before it)."""
+        return Runs.of_files(self.file_index, self.end_frames)
 
     @property
     def window_groups(self) -> np.ndarray:

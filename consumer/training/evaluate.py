@@ -80,13 +80,13 @@ def evaluate_scorer(
     scores = np.full(len(windows), np.nan, dtype=np.float32)
     shares = np.full((len(windows), len(scorer.pipeline.joint_names)), np.nan, np.float32)
     reasons: Counter[str] = Counter()
-    for start in range(0, len(windows), SCORE_CHUNK):
-        stop = start + SCORE_CHUNK
-        analysis = scorer.analyse(windows.windows[start:stop])
+    for start, stop in _file_chunks(windows.file_index, SCORE_CHUNK):
+        part = windows.subset(np.arange(start, stop))
+        analysis = scorer.analyse(part.windows, part.runs)
         scores[start:stop] = analysis.scores
         rows = np.flatnonzero(analysis.batch.valid)
         shares[start + rows] = scorer.pipeline.real_joint_shares(
-            joint_shares(analysis.channel_errors[rows], scorer.pipeline.attribution),
+            joint_shares(analysis.channel_errors[rows], scorer.attribution),
             analysis.batch.mirrored[rows],
         )
         reasons.update(r for r in analysis.batch.reasons if r is not None)
@@ -124,6 +124,19 @@ def evaluate_scorer(
         for label in sorted(set(labels[valid].tolist()) - {AMBIGUOUS})
     }
     return ModelEvaluation(summary, scores, labels, fault_shares, history or {})
+
+
+def _file_chunks(file_index: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """(start, stop) spans of about ``size`` windows that never split a recording (a
+    runner-relative model reads each window against the recording's earlier ones)."""
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(file_index)) + 1, [len(file_index)]])
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for cut in starts[1:].tolist():
+        if cut - begin >= size or cut == len(file_index):
+            spans.append((begin, int(cut)))
+            begin = int(cut)
+    return [span for span in spans if span[1] > span[0]]
 
 
 def _per_fault(

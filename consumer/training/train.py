@@ -20,6 +20,7 @@ import numpy as np
 
 from consumer.errors import DataError
 from consumer.features import ChannelScaler, FeaturePipeline, FeatureSpec
+from consumer.features.runner_level import relative_inputs
 from consumer.model.artifact import model_version
 from consumer.model.manifest import Manifest, data_fingerprint, file_sha256
 from consumer.model.pca import KIND_PCA, PCA_FILE, PcaReconstructor
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 ModelChoice = Literal["lstm", "transformer", "pca"]
 MODEL_KINDS = MappingProxyType({"lstm": "lstm_ae", "transformer": "transformer_ae", "pca": "pca"})
 ProgressFn = Callable[[int, int, int, dict[str, float]], None]
+TRAIN_SCORE_WINDOWS = 20000  # training windows scored for the manifest's metrics
 
 
 FeatureChoice = Literal["kinematic", "body", "raw"]
@@ -63,15 +65,20 @@ class TrainOptions:
     max_gap_frames: int = 5
     network: dict[str, Any] = field(default_factory=dict)  # e.g. {"units": 64}
     pca_variance: float = 0.95
+    runner_relative: bool = False  # FeatureSpec.runner_relative (kinematic and body features)
 
     def feature_spec(self) -> FeatureSpec:
         if self.spec is not None:
             return self.spec
         if self.features == "raw":
+            if self.runner_relative:
+                raise DataError("--runner-relative needs kinematic or body features")
             return FeatureSpec.raw(self.joints or "all", self.window_size)
         if self.features == "body":
-            return FeatureSpec.body(self.joints or "running", window_size=self.window_size)
-        return FeatureSpec(joints=self.joints or "running", window_size=self.window_size)
+            return FeatureSpec.body(self.joints or "running", window_size=self.window_size,
+                                    runner_relative=self.runner_relative)
+        return FeatureSpec(joints=self.joints or "running", window_size=self.window_size,
+                           runner_relative=self.runner_relative)
 
     def scoring_method(self, spec: FeatureSpec) -> str:
         if self.scoring != "auto":
@@ -107,10 +114,19 @@ def train(
     )
     in_training = np.isin(windows.window_groups, sorted(train_groups))
     pipeline = FeaturePipeline(options.feature_spec())
-    features, valid, views = pipeline.transform_in_chunks(windows.windows[in_training])
+    training_part = windows.subset(in_training)
+    features, valid, views = pipeline.transform_in_chunks(training_part.windows)
     if valid.sum() < 2:
         raise DataError("fewer than 2 usable training windows after the feature rules")
     scaling = {"raw": "none", "body": "standard"}.get(pipeline.spec.normalization, "per_view")
+    level_scaling = None
+    if pipeline.spec.runner_relative:
+        # How much window levels differ among the training runners, per view: the unit in
+        # which a runner's own levels hold still and level changes are scored.
+        level_scaling = ChannelScaler.fit(features[valid].mean(axis=1, keepdims=True),
+                                          scaling, views[valid], pipeline.view_count)
+        features = relative_inputs(features, valid, views, training_part.runs,
+                                   level_scaling.std).features
     scaler = ChannelScaler.fit(features[valid], scaling, views[valid], pipeline.view_count)
     x = scaler.transform(features[valid], views[valid])
     log.info(
@@ -125,9 +141,12 @@ def train(
         options.scoring_method(pipeline.spec), options.top_k, options.error_quantile,
         options.threshold_method, options.k, options.quantile, options.seed)
     calibrated = calibrate(WindowScorer(pipeline, scaler, reconstructor, np.inf, "calibrating",
-                                        kind), windows, in_training, held_groups, plan)
+                                        kind, level_scaling=level_scaling),
+                           windows, in_training, held_groups, plan)
     threshold = calibrated.threshold
-    train_scores = calibrated.scorer.analyse(windows.windows[in_training][valid][:20000]).scores
+    first = training_part.subset(np.arange(min(len(training_part), TRAIN_SCORE_WINDOWS)))
+    train_scores = calibrated.scorer.analyse(first.windows, first.runs).scores
+    train_scores = train_scores[np.isfinite(train_scores)]
     seconds = time.perf_counter() - started
     manifest = Manifest(
         version=model_version(kind, out_dir / model_file),
@@ -157,12 +176,13 @@ def train(
             "windows": len(windows),
         },
         metrics={
-            "train_score_mean": float(np.nanmean(train_scores)),
-            "train_false_alarm_rate": float(np.nanmean(train_scores > threshold.value)),
+            "train_score_mean": float(np.mean(train_scores)),
+            "train_false_alarm_rate": float(np.mean(train_scores > threshold.value)),
             **calibrated.metrics,
         },
         history=history,
         scoring=calibrated.scorer.scoring,
+        level_scaling=level_scaling,
     )
     manifest.write(out_dir)  # last: a directory with a manifest is complete
     log.info("model written dir=%s version=%s threshold=%.6g seconds=%.1f",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from consumer.features.runner_level import Runs
 from consumer.gait.evaluate.collect import Evaluated
 from consumer.recording import NORMAL
 from producer_sim.faults import FAULT_NAMES, FAULTS, VIEWS
@@ -40,7 +41,8 @@ def score_all(evaluated: Sequence[Evaluated], model_dir: Path) -> tuple[Flags, s
                                                          "valid")}
     for ev in evaluated:
         ws = ev.windowed
-        result = scorer.score(ws.session.landmarks[ws.rows].astype(np.float32))
+        result = scorer.score(ws.session.landmarks[ws.rows].astype(np.float32),
+                              Runs.one(ws.frames[:, -1]))
         parts["label"].append(ws.labels)
         parts["view"].append(np.full(len(ws.labels), ws.view, dtype=object))
         parts["ae"].append(np.asarray(result.valid & result.is_anomaly))

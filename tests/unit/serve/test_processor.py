@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import orjson
 import pytest
 
+from consumer.features.runner_level import SECTION as RUNNER_SECTION
+from consumer.features.runner_level import RunnerLevels
 from consumer.serve.batch import decode_batch
 from consumer.serve.processor import BatchProcessor, OutputTopics
 from consumer.serve.recency import Recency
+from consumer.windows.codec import unpack_extra
 from consumer.windows.rules import WindowConfig
 from consumer.windows.store import InMemoryWindowStore
 
@@ -93,3 +99,49 @@ def test_batch_with_only_rejects_touches_no_state(kit, records, setup):
     store, scorer, processor = setup
     result = processor.process(decode_batch([records(b"[]", b"u")], kit.NOW_MS), scorer)
     assert store.round_trips == 0 and scorer.calls == [] and result.score_seconds is None
+
+
+class RunnerStepScorer:
+    """A runner-relative ``Scorer`` double: each run's levels count the windows seen."""
+
+    runner_relative = True
+    runner_channels = 1
+
+    def __init__(self, kit) -> None:
+        self._inner = kit.StepScorer(CONFIG.size, threshold=0.5)
+        self.seen: list[list[float]] = []  # per call, each run's frames before it
+
+    version = property(lambda self: self._inner.version)
+    threshold = property(lambda self: self._inner.threshold)
+    window_size = property(lambda self: self._inner.window_size)
+
+    def score(self, windows, runs):
+        result = self._inner.score(windows)
+        levels = []
+        i = 0
+        self.seen.append([])
+        for before, count in runs.spans:
+            state = before or RunnerLevels.empty(1)
+            self.seen[-1].append(state.frames)
+            for j in range(i, i + count):
+                state = state.follow(np.zeros(1), np.zeros(1), 0, float(runs.end_frames[j]),
+                                     np.ones(1), CONFIG.size)
+            levels.append(state)
+            i += count
+        return dataclasses.replace(result, runner_levels=tuple(levels))
+
+
+def test_a_runner_relative_model_gets_each_session_levels_back_next_batch(kit, records):
+    store = InMemoryWindowStore(120)
+    scorer = RunnerStepScorer(kit)
+    processor = BatchProcessor(store, CONFIG, TOPICS, Recency(60), clock_ms=lambda: 777)
+    first = processor.process(decode_batch([records.frame("u", f) for f in range(1, 7)],
+                                           kit.NOW_MS), scorer)
+    store.save(first.updates)
+    assert RUNNER_SECTION in unpack_extra(first.updates[0].extra)
+    second = processor.process(decode_batch([records.frame("u", f) for f in range(7, 9)],
+                                            kit.NOW_MS), scorer)
+    # Windows ending at frames 4 and 6 (4 frames, then 2 more), then the one ending at 8.
+    assert scorer.seen == [[0.0], [6.0]]
+    levels = RunnerLevels.decode(unpack_extra(second.updates[0].extra)[RUNNER_SECTION], 1)
+    assert levels.frames == 8.0 and levels.last_end == 8.0

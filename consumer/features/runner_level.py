@@ -1,0 +1,186 @@
+"""Each runner's own channel levels, so that a model can read channels relative to the runner.
+
+Normal runners differ in exactly the levels some faults move (trunk lean, head position,
+elbow angle: docs/model.md), so a fault can stay inside the population's range while it is
+far outside the runner's own. A model trained with ``FeatureSpec.runner_relative`` sees each
+window's channels minus the runner's usual level, and is scored also on how far the window's
+level and spread (log standard deviation over the window) moved from the runner's usual ones.
+
+Per (user, session), in time order, pure functions of the windows (the consumer keeps the
+state beside the window in Redis; training, calibration and evaluation fold each recording's
+windows the same way):
+
+* the levels are the running mean of the windows' own levels and spreads over the first
+  ``WARMUP_FRAMES`` frames, then an average over ``TAU_FRAMES`` of values clipped to
+  ``hold`` around the level (the per-view spread of window levels among the training
+  runners), so that a fault setting in moves them little;
+* a window is read against them only once they are ready (warm-up done) and in their camera
+  view; before that (and in another view) the window is read against its own level, so its
+  level changes are zero and only its shape is scored;
+* windows of another view neither update nor read them; after ``RESTART_FRAMES`` in another
+  view they start afresh there (a view misread for a moment must not wipe them).
+
+A fault present from the runner's first step is learned as their level: only its shape
+remains visible. That is the gait cues' limit too (docs/metrics.md).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from consumer.errors import DataError
+
+WARMUP_FRAMES = 90  # 3 s at 30 fps
+TAU_FRAMES = 900.0  # 30 s
+RESTART_FRAMES = 90.0
+SPREAD_HOLD = 0.4  # log units: a window's spread is clipped to x1.5 around the usual one
+_SPREAD_FLOOR = 1e-3
+MAGIC = b"BRL1"
+SECTION = "rlvl"  # the consumer's window-state section (consumer.windows.codec.pack_extra)
+_HEAD = struct.Struct("<4sHbffd")  # magic, channels, view, frames, away, last end
+
+
+@dataclass(frozen=True)
+class RunnerLevels:
+    """One runner's usual channel levels and spreads (module docstring)."""
+
+    level: np.ndarray  # (F,) float64; NaN before the first window
+    spread: np.ndarray  # (F,) float64, log std over a window
+    frames: float = 0.0
+    view: int = -1
+    away: float = 0.0  # frames seen in another view since the last in this one
+    last_end: float = math.nan
+
+    @classmethod
+    def empty(cls, channels: int) -> RunnerLevels:
+        return cls(np.full(channels, np.nan), np.full(channels, np.nan))
+
+    @property
+    def ready(self) -> bool:
+        return self.frames >= WARMUP_FRAMES
+
+    def follow(
+        self, level: np.ndarray, spread: np.ndarray, view: int, end_frame: float,
+        hold: np.ndarray, window_size: int,
+    ) -> RunnerLevels:
+        """The levels after one valid window: its own ``level`` and ``spread`` (F,), camera
+        ``view``, last frame number, and ``hold`` (F,) for this view."""
+        advanced = float(window_size if not math.isfinite(self.last_end)
+                         else min(max(end_frame - self.last_end, 0.0), window_size))
+        state = replace(self, last_end=float(end_frame))
+        if state.view >= 0 and view != state.view:
+            away = state.away + advanced
+            if away < RESTART_FRAMES:
+                return replace(state, away=away)
+            state = RunnerLevels.empty(len(level))
+        if state.view < 0 or not np.isfinite(state.level).all():
+            return replace(state, level=level.astype(np.float64), spread=spread.astype(
+                np.float64), frames=advanced, view=view, away=0.0, last_end=float(end_frame))
+        total = state.frames + advanced
+        if not state.ready:  # the plain mean of the first seconds
+            share = advanced / total if total > 0 else 1.0
+            new_level = state.level + share * (level - state.level)
+            new_spread = state.spread + share * (spread - state.spread)
+        else:
+            share = advanced / min(total, TAU_FRAMES)
+            new_level = state.level + share * (
+                np.clip(level, state.level - hold, state.level + hold) - state.level)
+            new_spread = state.spread + share * (
+                np.clip(spread, state.spread - SPREAD_HOLD, state.spread + SPREAD_HOLD)
+                - state.spread)
+        return replace(state, level=new_level, spread=new_spread, frames=total, away=0.0)
+
+    def encode(self) -> bytes:
+        head = _HEAD.pack(MAGIC, len(self.level), self.view, self.frames, self.away,
+                          self.last_end)
+        return head + self.level.astype("<f4").tobytes() + self.spread.astype("<f4").tobytes()
+
+    @classmethod
+    def decode(cls, data: bytes, channels: int) -> RunnerLevels:
+        """From ``encode``'s bytes; DataError when they are not levels of ``channels``."""
+        if len(data) < _HEAD.size or data[:4] != MAGIC:
+            raise DataError("not runner levels")
+        _, count, view, frames, away, last_end = _HEAD.unpack_from(data)
+        if count != channels or len(data) != _HEAD.size + 8 * count:
+            raise DataError(f"runner levels of {count} channels, the model has {channels}")
+        values = np.frombuffer(data, dtype="<f4", offset=_HEAD.size).astype(np.float64)
+        return cls(values[:count].copy(), values[count:].copy(), float(frames), int(view),
+                   float(away), float(last_end))
+
+
+def window_summary(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, F) level (mean over time) and spread (log std over time) of (N, T, F) features."""
+    level = features.mean(axis=1, dtype=np.float64)
+    spread = np.log(features.std(axis=1, dtype=np.float64) + _SPREAD_FLOOR)
+    return level, spread
+
+
+@dataclass(frozen=True)
+class Runs:
+    """How a batch's windows belong to runners: consecutive spans, each one runner's windows
+    in time order with the levels before its first (None: a runner seen for the first time),
+    and every window's last frame number."""
+
+    spans: Sequence[tuple[RunnerLevels | None, int]]
+    end_frames: np.ndarray  # (N,)
+
+    @classmethod
+    def one(cls, end_frames: np.ndarray) -> Runs:
+        """One runner's windows, seen for the first time (a recording, a session)."""
+        return cls(((None, len(end_frames)),), np.asarray(end_frames))
+
+    @classmethod
+    def of_files(cls, file_index: np.ndarray, end_frames: np.ndarray) -> Runs:
+        """Each recording a runner seen for the first time (windows grouped by file, in time
+        order, as ``consumer.training.data`` cuts them)."""
+        if len(file_index) == 0:
+            return cls((), np.zeros(0, dtype=np.int64))
+        cuts = np.flatnonzero(np.diff(file_index)) + 1
+        counts = np.diff(np.concatenate([[0], cuts, [len(file_index)]]))
+        return cls(tuple((None, int(c)) for c in counts), np.asarray(end_frames))
+
+
+@dataclass(frozen=True)
+class RelativeInputs:
+    features: np.ndarray  # (N, T, F) minus the runner's level (or the window's own)
+    deviations: np.ndarray  # (N, 2F): squared level change in hold units, squared spread change
+    levels: tuple[RunnerLevels, ...]  # each span's levels after its last window
+
+
+def relative_inputs(
+    features: np.ndarray, valid: np.ndarray, views: np.ndarray, runs: Runs | None,
+    hold: np.ndarray,
+) -> RelativeInputs:
+    """The model's inputs for (N, T, F) features of windows in ``runs`` order; ``hold`` is
+    (V, F). Without ``runs`` every window is read against its own level."""
+    n, window_size, channels = features.shape
+    level, spread = window_summary(features)
+    base_level, base_spread = level.copy(), spread.copy()
+    finals: list[RunnerLevels] = []
+    rows = np.clip(views.astype(np.intp), 0, hold.shape[0] - 1)
+    if runs is not None:
+        i = 0
+        for before, count in runs.spans:
+            state = before if before is not None else RunnerLevels.empty(channels)
+            for j in range(i, i + count):
+                if not valid[j]:
+                    continue
+                if state.ready and views[j] == state.view:
+                    base_level[j], base_spread[j] = state.level, state.spread
+                state = state.follow(level[j], spread[j], int(views[j]),
+                                     float(runs.end_frames[j]), hold[rows[j]], window_size)
+            finals.append(state)
+            i += count
+        if i != n:
+            raise ValueError(f"runs cover {i} windows of {n}")
+    relative = features - base_level[:, None, :].astype(np.float32)
+    deviations = np.concatenate([((level - base_level) / hold[rows]) ** 2,
+                                 (spread - base_spread) ** 2], axis=1)
+    deviations[~valid] = 0.0
+    return RelativeInputs(relative.astype(np.float32), deviations.astype(np.float32),
+                          tuple(finals))

@@ -1,0 +1,155 @@
+"""Runner-relative models: each runner's own channel levels, in training, scoring and state."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from consumer.errors import DataError, ModelArtifactError
+from consumer.features.runner_level import (
+    RESTART_FRAMES,
+    TAU_FRAMES,
+    WARMUP_FRAMES,
+    RunnerLevels,
+    Runs,
+    relative_inputs,
+)
+from consumer.model.artifact import load_manifest, load_scorer
+from consumer.recording import LabelRange, load_recording, write_labels, write_recording
+from consumer.training.evaluate import evaluate_scorer, load_evaluation_data
+from consumer.training.train import TrainOptions, train
+from consumer.windows.rules import WindowConfig, sliding_windows
+
+CHANNELS = 3
+HOLD = np.ones(CHANNELS)
+
+
+def _fold(levels: list[float], views: list[int] | None = None, hop: int = 10) -> RunnerLevels:
+    state = RunnerLevels.empty(CHANNELS)
+    for i, value in enumerate(levels):
+        view = 0 if views is None else views[i]
+        state = state.follow(np.full(CHANNELS, value), np.zeros(CHANNELS), view,
+                             30 + i * hop, HOLD, 30)
+    return state
+
+
+def test_levels_are_the_mean_of_the_first_seconds_then_hold_still_against_a_rise() -> None:
+    values = [1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 1.0]
+    warm = _fold(values)  # the first window's 30 frames, then 10 new frames each
+    assert warm.ready and warm.frames == 30 + 6 * 10 == WARMUP_FRAMES
+    weighted = (30 * values[0] + 10 * sum(values[1:])) / warm.frames
+    assert warm.level == pytest.approx(np.full(CHANNELS, weighted))
+    # A fault far beyond: each window moves the level by at most share * hold.
+    risen = warm.follow(np.full(CHANNELS, 50.0), np.zeros(CHANNELS), 0, 100, HOLD, 30)
+    assert (risen.level - warm.level <= 10 / min(warm.frames + 10, TAU_FRAMES) + 1e-9).all()
+
+
+def test_another_view_neither_reads_nor_updates_the_levels_until_it_lasts() -> None:
+    warm = _fold([1.0] * 10)
+    state = warm
+    for i in range(int(RESTART_FRAMES // 10) - 1):  # a view misread for a moment
+        state = state.follow(np.full(CHANNELS, 9.0), np.zeros(CHANNELS), 2, 130 + 10 * i,
+                             HOLD, 30)
+    assert state.view == 0 and np.array_equal(state.level, warm.level)
+    state = state.follow(np.full(CHANNELS, 9.0), np.zeros(CHANNELS), 2, 400, HOLD, 30)
+    state = state.follow(np.full(CHANNELS, 9.0), np.zeros(CHANNELS), 2, 410, HOLD, 30)
+    assert state.view == 2 and not state.ready  # learned afresh in the new view
+
+
+def test_levels_round_trip_through_bytes_and_refuse_others() -> None:
+    state = _fold([1.0, 2.0, 3.0])
+    again = RunnerLevels.decode(state.encode(), CHANNELS)
+    assert again.view == state.view and again.frames == state.frames
+    assert np.allclose(again.level, state.level) and np.allclose(again.spread, state.spread)
+    with pytest.raises(DataError):
+        RunnerLevels.decode(state.encode(), CHANNELS + 1)  # another model's
+    with pytest.raises(DataError):
+        RunnerLevels.decode(b"BRG5 not levels", CHANNELS)
+
+
+def test_a_window_is_read_against_the_runner_once_their_levels_are_ready() -> None:
+    rng = np.random.default_rng(0)
+    n, steps = 16, 30
+    features = rng.normal(0.0, 0.1, (n, steps, CHANNELS)).astype(np.float32)
+    features[12:, :, 0] += 2.0  # the runner's first channel rises after 4 s
+    valid, views = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int8)
+    hold = np.full((1, CHANNELS), 0.5)
+    alone = relative_inputs(features, valid, views, None, hold)
+    assert np.allclose(alone.deviations, 0.0)  # without history: no level change
+    assert np.allclose(alone.features.mean(axis=1), 0.0, atol=1e-5)
+    runs = Runs.one(30 + 10 * np.arange(n))
+    read = relative_inputs(features, valid, views, runs, hold)
+    assert (read.deviations[12:, 0] > 10.0).all()  # (2 / 0.5)^2 = 16
+    assert (read.deviations[:12, 0] < 1.0).all()
+    assert read.levels[0].ready
+    # Streaming: two batches carrying the levels read exactly as one.
+    first = relative_inputs(features[:7], valid[:7], views[:7],
+                            Runs(((None, 7),), runs.end_frames[:7]), hold)
+    second = relative_inputs(features[7:], valid[7:], views[7:],
+                             Runs(((first.levels[0], n - 7),), runs.end_frames[7:]), hold)
+    assert np.allclose(np.concatenate([first.deviations, second.deviations]), read.deviations)
+    assert np.allclose(np.concatenate([first.features, second.features]), read.features)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, runner) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        frames = runner(240, cadence=rng.uniform(160, 185), scale=rng.uniform(0.15, 0.35),
+                        lean=rng.uniform(0.05, 0.2), noise=0.004, seed=i,
+                        start_phase=rng.uniform(0, 6))
+        write_recording(root / "normal" / f"runner-{i}.csv", np.arange(240), frames)
+    # A runner whose lean, inside the others' range, doubles after 4 s.
+    lean = np.concatenate([runner(120, lean=0.1, noise=0.004, seed=9),
+                           runner(120, lean=0.3, noise=0.004, seed=9)[:, :]])
+    write_recording(root / "abnormal" / "leaner.csv", np.arange(240), lean)
+    write_labels(root / "labels.csv", [LabelRange("abnormal/leaner.csv", 120, 239, "trunk_lean")])
+    return root
+
+
+@pytest.fixture(scope="module")
+def relative_dir(dataset, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("relative")
+    train([dataset / "normal"], out, TrainOptions(model="pca", hop=5, runner_relative=True))
+    return out
+
+
+def test_a_runner_relative_model_scores_a_stream_as_it_scores_a_recording(
+        dataset, relative_dir) -> None:
+    manifest = load_manifest(relative_dir)
+    assert manifest.feature_spec.runner_relative and manifest.level_scaling is not None
+    scorer = load_scorer(relative_dir)
+    assert scorer.runner_relative
+    recording = load_recording(dataset / "abnormal" / "leaner.csv")
+    windows, frames = sliding_windows(recording.frames, recording.landmarks,
+                                      WindowConfig(size=30, hop=10))
+    whole = scorer.score(windows, Runs.one(frames[:, -1]))
+    cut = 9
+    first = scorer.score(windows[:cut], Runs.one(frames[:cut, -1]))
+    rest = scorer.score(windows[cut:], Runs(((first.runner_levels[0], len(windows) - cut),),
+                                            frames[cut:, -1]))
+    assert np.allclose(np.concatenate([first.scores, rest.scores]), whole.scores, rtol=1e-4)
+    # The lean the normal runners also have, doubled against this runner's own: flagged.
+    assert whole.is_anomaly[frames[:, 0] >= 150].mean() > 0.5
+    assert whole.is_anomaly[frames[:, -1] < 120].mean() < 0.2
+    data = load_evaluation_data([dataset / "normal"], [dataset / "abnormal"],
+                                WindowConfig(size=30, hop=5))
+    summary = evaluate_scorer(scorer, data).summary
+    assert summary["roc_auc"] > 0.9
+
+
+def test_a_runner_relative_manifest_without_its_level_scaling_is_refused(
+        relative_dir, tmp_path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(relative_dir, broken)
+    path = broken / "manifest.json"
+    data = json.loads(path.read_text())
+    del data["level_scaling"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelArtifactError, match="level_scaling"):
+        load_scorer(broken)
