@@ -21,7 +21,10 @@ windows the same way):
   view they start afresh there (a view misread for a moment must not wipe them).
 
 A fault present from the runner's first step is learned as their level: only its shape
-remains visible. That is the gait cues' limit too (docs/metrics.md).
+remains visible. That is the gait cues' limit too (docs/metrics.md). The gait cues' usual
+levels (``consumer.gait.rolling.UsualLevel``) follow the same pattern for a few scalar
+metrics, with a median warm-up and a trust rule because they raise cues on their own; here
+a level change is one scored channel among many, so a plain mean serves.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class RaisedCue:
     threshold: float
     text: Mapping[str, str]
     release: float  # where it clears (the threshold for a condition without a release level)
-    above: bool = True  # the condition fires above its threshold (False: below it)
+    above: bool  # the condition fires above its threshold (False: below it)
 
     @property
     def beyond(self) -> float:

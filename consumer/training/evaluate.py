@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from consumer.features.runner_level import Runs
 from consumer.model.calibration import joint_shares
 from consumer.model.scorer import WindowScorer
 from consumer.recording import NORMAL
@@ -81,8 +82,8 @@ def evaluate_scorer(
     shares = np.full((len(windows), len(scorer.pipeline.joint_names)), np.nan, np.float32)
     reasons: Counter[str] = Counter()
     for start, stop in _file_chunks(windows.file_index, SCORE_CHUNK):
-        part = windows.subset(np.arange(start, stop))
-        analysis = scorer.analyse(part.windows, part.runs)
+        runs = Runs.of_files(windows.file_index[start:stop], windows.end_frames[start:stop])
+        analysis = scorer.analyse(windows.windows[start:stop], runs)
         scores[start:stop] = analysis.scores
         rows = np.flatnonzero(analysis.batch.valid)
         shares[start + rows] = scorer.pipeline.real_joint_shares(
