@@ -120,7 +120,8 @@ def choose_threshold(
 
 def _scaled(pipeline: FeaturePipeline, scaler: ChannelScaler | None, data: LabelledWindows,
             ) -> tuple[np.ndarray, LabelledWindows, ChannelScaler, int]:
-    features, valid, views = pipeline.transform_in_chunks(data.windows)
+    batch = pipeline.transform_in_chunks(data.windows)
+    features, valid, views = batch.features, batch.valid, batch.view
     if scaler is None:
         if valid.sum() < 2:
             raise DataError("fewer than 2 usable training windows after the feature rules")

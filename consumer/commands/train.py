@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
                         help="read each window against the runner's own usual channel levels, "
                         "learned from their first seconds (kinematic and body features; "
                         "docs/model.md)")
+    parser.add_argument("--gait-channels", action="store_true",
+                        help="with --runner-relative and kinematic features: also score each "
+                             "gait metric's change against the runner's usual value "
+                             "(cadence, step timing, foot placement; docs/model.md)")
     parser.add_argument("--model", choices=sorted(MODEL_KINDS), default="lstm",
                         help="lstm (seed LSTM autoencoder, default), transformer, or pca")
     parser.add_argument("--joints", help="joint set (all, lower_body, legs, running) or "
@@ -89,10 +93,13 @@ def options_from_args(args: argparse.Namespace, window_size: int, max_gap: int) 
         raise ConfigError(f"--hop must not exceed the window size ({window_size})")
     if args.runner_relative and args.features == "raw":
         raise ConfigError("--runner-relative needs kinematic or body features, not raw")
+    if args.gait_channels and not (args.runner_relative and args.features == "kinematic"):
+        raise ConfigError("--gait-channels needs --runner-relative and kinematic features")
     return TrainOptions(
         features=args.features, model=args.model, joints=joints, seed=args.seed, k=args.k,
         quantile=args.quantile, scoring=args.scoring, window_size=window_size,
-        max_gap_frames=max_gap, runner_relative=args.runner_relative, **values,
+        max_gap_frames=max_gap, runner_relative=args.runner_relative,
+        gait_channels=args.gait_channels, **values,
     )
 
 

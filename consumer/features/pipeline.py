@@ -12,6 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from consumer.features import body, kinematic
+from consumer.features.gait_channels import GAIT_CHANNEL_NAMES, GAIT_CHANNELS, gait_values
 from consumer.features.gaps import fill_short_gaps, observed_mask
 from consumer.features.spec import COORDINATES, FeatureSpec
 from consumer.landmarks import FRAME_WIDTH, LANDMARK_INDEX, LANDMARK_NAMES, NUM_LANDMARKS
@@ -35,6 +36,15 @@ class FeatureBatch:
     # (N,) int8: camera view index (consumer.gait.view.VIEWS) for kinematic features, which
     # are scaled and scored per view; 0 for the other normalisations.
     view: np.ndarray
+    # (N, G) float64 gait metrics (spec.gait_channels; G = 0 otherwise), NaN where a window
+    # does not show one and in every row that is not valid.
+    gait: np.ndarray | None = None
+
+    @property
+    def gait_values(self) -> np.ndarray:
+        if self.gait is None:
+            return np.zeros((self.valid.shape[0], 0))
+        return self.gait
 
 
 class FeaturePipeline:
@@ -127,22 +137,42 @@ class FeaturePipeline:
         return len(self.channel_names)
 
     @property
+    def gait_channel_names(self) -> tuple[str, ...]:
+        """The gait metrics scored beside the channels (``spec.gait_channels``)."""
+        return tuple(f"gait.{n}" for n in GAIT_CHANNEL_NAMES) if self.spec.gait_channels else ()
+
+    @cached_property
+    def gait_attribution(self) -> np.ndarray:
+        """(G, J) float32, rows summing to 1: how a gait metric's change splits over joints."""
+        position = {name: k for k, name in enumerate(self.joint_names)}
+        names = GAIT_CHANNEL_NAMES if self.spec.gait_channels else ()
+        matrix = np.zeros((len(names), len(self.joint_names)), dtype=np.float32)
+        for c, name in enumerate(names):
+            joints = GAIT_CHANNELS[name]
+            for joint in joints:
+                matrix[c, position[joint]] = 1.0 / len(joints)
+        return matrix
+
+    @property
     def view_count(self) -> int:
         """Camera views the features tell apart (scaling and scoring are fitted per view)."""
         return kinematic.VIEW_COUNT if self._kinematic else 1
 
-    def transform_in_chunks(
-        self, windows: np.ndarray, chunk: int = 4096
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Features, validity and views of many windows (training sets), ``chunk`` windows at
-        a time so that the intermediate arrays stay bounded."""
+    def transform_in_chunks(self, windows: np.ndarray, chunk: int = 4096) -> FeatureBatch:
+        """The features of many windows (training sets), ``chunk`` windows at a time so that
+        the intermediate arrays stay bounded."""
         parts = [self.transform(windows[i:i + chunk]) for i in range(0, len(windows), chunk)]
         if not parts:
-            return (np.zeros((0, self.spec.window_size, self.num_channels), np.float32),
-                    np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int8))
-        return (np.concatenate([p.features for p in parts]),
-                np.concatenate([p.valid for p in parts]),
-                np.concatenate([p.view for p in parts]))
+            return self._all_invalid(0, REASON_BAD_SHAPE)
+        return FeatureBatch(
+            np.concatenate([p.features for p in parts]),
+            np.concatenate([p.valid for p in parts]),
+            tuple(r for p in parts for r in p.reasons),
+            np.concatenate([p.observed_fraction for p in parts]),
+            np.concatenate([p.mirrored for p in parts]),
+            np.concatenate([p.view for p in parts]),
+            np.concatenate([p.gait_values for p in parts]) if self.spec.gait_channels else None,
+        )
 
     def transform(self, windows: np.ndarray) -> FeatureBatch:
         """Features of raw windows (N, window_size, 132); never raises on bad values."""
@@ -184,9 +214,14 @@ class FeaturePipeline:
         reasons[~valid & np.equal(reasons, None)] = REASON_GAP_TOO_LONG
         channels = np.where(valid[:, None], channels, np.float32(0.0))
         features = np.ascontiguousarray(channels.transpose(1, 2, 0), dtype=np.float32)
+        gait = None
+        if self.spec.gait_channels:
+            gait = np.full((n, len(GAIT_CHANNEL_NAMES)), np.nan)
+            if valid.any():
+                gait[valid] = gait_values(windows[valid])
         return FeatureBatch(
             features, valid, tuple(reasons.tolist()), observed_fraction.astype(np.float32),
-            mirrored & valid, np.where(valid, view, 0).astype(np.int8),
+            mirrored & valid, np.where(valid, view, 0).astype(np.int8), gait,
         )
 
     def _body_channels(
@@ -236,4 +271,5 @@ class FeaturePipeline:
             np.zeros(n, dtype=np.float32),
             np.zeros(n, dtype=bool),
             np.zeros(n, dtype=np.int8),
+            np.full((n, len(GAIT_CHANNEL_NAMES)), np.nan) if self.spec.gait_channels else None,
         )

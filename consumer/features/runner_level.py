@@ -11,9 +11,9 @@ state beside the window in Redis; training, calibration and evaluation fold each
 windows the same way):
 
 * the levels are the running mean of the windows' own levels and spreads over the first
-  ``WARMUP_FRAMES`` frames, then an average over ``TAU_FRAMES`` of values clipped to
-  ``hold`` around the level (the per-view spread of window levels among the training
-  runners), so that a fault setting in moves them little;
+  ``WARMUP_FRAMES`` frames, then a moving average (time constant ``TAU_FRAMES``) of values
+  clipped to ``hold`` around the level (the per-view spread of window levels among the
+  training runners), so that a fault setting in moves them little;
 * a window is read against them only once they are ready (warm-up done) and in their camera
   view; before that (and in another view) the window is read against its own level, so its
   level changes are zero and only its shape is scored;
@@ -31,15 +31,20 @@ from __future__ import annotations
 
 import math
 import struct
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from consumer.errors import DataError
+from consumer.features.scaling import MIN_VIEW_WINDOWS, ChannelScaler, ScalingMethod
 
 WARMUP_FRAMES = 90  # 3 s at 30 fps
-TAU_FRAMES = 900.0  # 30 s
+# After the warm-up the levels follow with this time constant (5 min): slowly enough that a
+# fault setting in during a run stays visible for minutes (measured: 30 s absorbed much of
+# a fault within the simulator's 20-s sessions), fast enough for a camera moved mid-run.
+TAU_FRAMES = 9000.0
 RESTART_FRAMES = 90.0
 SPREAD_HOLD = 0.4  # log units: a window's spread is clipped to x1.5 around the usual one
 _SPREAD_FLOOR = 1e-3
@@ -81,18 +86,22 @@ class RunnerLevels:
             if away < RESTART_FRAMES:
                 return replace(state, away=away)
             state = RunnerLevels.empty(len(level))
-        if state.view < 0 or not np.isfinite(state.level).all():
+        if state.view < 0:
             return replace(state, level=level.astype(np.float64), spread=spread.astype(
                 np.float64), frames=advanced, view=view, away=0.0, last_end=float(end_frame))
+        # A channel the window does not show (NaN: a gait metric out of view) keeps its
+        # level; one seen for the first time starts from the window's value.
+        level = np.where(np.isfinite(level), level, state.level)
+        current = np.where(np.isfinite(state.level), state.level, level)
         total = state.frames + advanced
         if not state.ready:  # the plain mean of the first seconds
             share = advanced / total if total > 0 else 1.0
-            new_level = state.level + share * (level - state.level)
+            new_level = current + share * (level - current)
             new_spread = state.spread + share * (spread - state.spread)
         else:
-            share = advanced / min(total, TAU_FRAMES)
-            new_level = state.level + share * (
-                np.clip(level, state.level - hold, state.level + hold) - state.level)
+            share = advanced / TAU_FRAMES
+            new_level = current + share * (
+                np.clip(level, current - hold, current + hold) - current)
             new_spread = state.spread + share * (
                 np.clip(spread, state.spread - SPREAD_HOLD, state.spread + SPREAD_HOLD)
                 - state.spread)
@@ -123,6 +132,32 @@ def window_summary(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return level, spread
 
 
+def fit_level_scaling(
+    features: np.ndarray, gait: np.ndarray | None, views: np.ndarray, view_count: int,
+    method: ScalingMethod,
+) -> ChannelScaler:
+    """How much window levels differ among the training runners, per view: the unit in which
+    a runner's own levels hold still and level changes are scored. ``features`` (N, T, F) and
+    ``gait`` (N, G) of valid training windows. Gait metrics are in their own units (degrees,
+    leg lengths, shares), so they are not floored against the channels' spreads; a metric a
+    view never shows gets a unit spread there (its change is always 0)."""
+    channels = ChannelScaler.fit(features.mean(axis=1, keepdims=True), method, views, view_count)
+    if gait is None or gait.shape[1] == 0:
+        return channels
+    rows = []
+    for v in range(channels.view_count):
+        chosen = gait if channels.view_count == 1 else gait[views == v]
+        seen = np.isfinite(chosen).sum(axis=0)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, std = np.nanmean(chosen, axis=0), np.nanstd(chosen, axis=0)
+        usable = (seen >= MIN_VIEW_WINDOWS) & np.isfinite(std) & (std > 1e-6)
+        rows.append((np.where(usable, mean, 0.0), np.where(usable, std, 1.0)))
+    mean = np.concatenate([channels.mean, np.stack([r[0] for r in rows])], axis=1)
+    std = np.concatenate([channels.std, np.stack([r[1] for r in rows])], axis=1)
+    return ChannelScaler(channels.method, mean.astype(np.float32), std.astype(np.float32))
+
+
 @dataclass(frozen=True)
 class Runs:
     """How a batch's windows belong to runners: consecutive spans, each one runner's windows
@@ -151,25 +186,33 @@ class Runs:
 @dataclass(frozen=True)
 class RelativeInputs:
     features: np.ndarray  # (N, T, F) minus the runner's level (or the window's own)
-    deviations: np.ndarray  # (N, 2F): squared level change in hold units, squared spread change
+    # (N, 2F + G): squared level change in hold units, squared spread change, and each gait
+    # channel's squared change in hold units (0 where the window does not show it)
+    deviations: np.ndarray
     levels: tuple[RunnerLevels, ...]  # each span's levels after its last window
 
 
 def relative_inputs(
     features: np.ndarray, valid: np.ndarray, views: np.ndarray, runs: Runs | None,
-    hold: np.ndarray,
+    hold: np.ndarray, gait: np.ndarray | None = None,
 ) -> RelativeInputs:
     """The model's inputs for (N, T, F) features of windows in ``runs`` order; ``hold`` is
-    (V, F). Without ``runs`` every window is read against its own level."""
+    (V, F + G) for the channels and the (N, G) ``gait`` values (NaN: not shown), whose levels
+    the runner's levels keep after the channels'. Without ``runs`` every window is read
+    against its own level."""
     n, window_size, channels = features.shape
-    level, spread = window_summary(features)
+    gait = np.zeros((n, 0)) if gait is None else gait
+    own_level, own_spread = window_summary(features)
+    # A gait value has no spread over its window: a constant one, never scored.
+    level = np.concatenate([own_level, gait], axis=1)
+    spread = np.concatenate([own_spread, np.full_like(gait, math.log(_SPREAD_FLOOR))], axis=1)
     base_level, base_spread = level.copy(), spread.copy()
     finals: list[RunnerLevels] = []
     rows = np.clip(views.astype(np.intp), 0, hold.shape[0] - 1)
     if runs is not None:
         i = 0
         for before, count in runs.spans:
-            state = before if before is not None else RunnerLevels.empty(channels)
+            state = before if before is not None else RunnerLevels.empty(level.shape[1])
             for j in range(i, i + count):
                 if not valid[j]:
                     continue
@@ -181,9 +224,12 @@ def relative_inputs(
             i += count
         if i != n:
             raise ValueError(f"runs cover {i} windows of {n}")
-    relative = features - base_level[:, None, :].astype(np.float32)
-    deviations = np.concatenate([((level - base_level) / hold[rows]) ** 2,
-                                 (spread - base_spread) ** 2], axis=1)
+    relative = features - base_level[:, None, :channels].astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        level_change = np.nan_to_num(((level - base_level) / hold[rows]) ** 2, nan=0.0)
+    deviations = np.concatenate([level_change[:, :channels],
+                                 (spread[:, :channels] - base_spread[:, :channels]) ** 2,
+                                 level_change[:, channels:]], axis=1)
     deviations[~valid] = 0.0
     return RelativeInputs(relative.astype(np.float32), deviations.astype(np.float32),
                           tuple(finals))

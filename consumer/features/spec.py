@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from consumer.gait.pose import MIN_FRAMES as GAIT_MIN_FRAMES
 from consumer.landmarks import JOINT_SETS, LANDMARK_NAMES, resolve_joints
 
 Normalization = Literal["raw", "body", "kinematic"]
@@ -59,6 +60,9 @@ class FeatureSpec:
     # Read each window against the runner's own usual channel levels (runner_level.py): the
     # model needs the runner's earlier windows, which the consumer keeps per session.
     runner_relative: bool = False
+    # runner_relative kinematic models: also score each gait metric's change against the
+    # runner's usual value (gait_channels.py).
+    gait_channels: bool = False
 
     def __post_init__(self) -> None:
         joints = self.joints if isinstance(self.joints, str) else tuple(self.joints)
@@ -92,6 +96,11 @@ class FeatureSpec:
                              "kinematic features have their own angles")
         if self.runner_relative and self.normalization == "raw":
             raise ValueError("runner_relative applies to kinematic and body features")
+        if self.gait_channels and not (self.runner_relative
+                                       and self.normalization == "kinematic"):
+            raise ValueError("gait_channels apply to runner_relative kinematic features")
+        if self.gait_channels and self.window_size < GAIT_MIN_FRAMES:
+            raise ValueError(f"gait_channels need windows of >= {GAIT_MIN_FRAMES} frames")
         if self.normalization == "kinematic":
             missing = set(resolve_joints("running")) - set(resolve_joints(joints))
             if missing:

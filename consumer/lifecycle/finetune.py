@@ -115,7 +115,8 @@ def finetune(
     in_training = np.isin(windows.window_groups, sorted(train_groups))
     pipeline = FeaturePipeline(champion.feature_spec)
     scaler = champion.scaling
-    features, valid, views = pipeline.transform_in_chunks(windows.windows[in_training])
+    batch = pipeline.transform_in_chunks(windows.windows[in_training])
+    features, valid, views = batch.features, batch.valid, batch.view
     x_new = scaler.transform(features[valid], views[valid])
     x_replay = _replay_windows(pipeline, scaler, replay, config, len(x_new), plan)
     x = np.concatenate([x_new, x_replay]) if len(x_replay) else x_new
@@ -210,5 +211,6 @@ def _replay_windows(
     rows = np.arange(len(pool))
     if len(rows) > limit:
         rows = np.sort(np.random.default_rng(plan.seed + 1).choice(rows, limit, replace=False))
-    features, valid, views = pipeline.transform_in_chunks(pool.windows[rows])
+    batch = pipeline.transform_in_chunks(pool.windows[rows])
+    features, valid, views = batch.features, batch.valid, batch.view
     return scaler.transform(features[valid], views[valid])

@@ -52,11 +52,12 @@ def load_scorer(
     pipeline, model_path = checked_files(model_dir, manifest, "model")
     where = model_dir / "manifest.json"
     relative = manifest.feature_spec.runner_relative
+    gait = len(pipeline.gait_channel_names)
     if relative and (manifest.level_scaling is None
-                     or manifest.level_scaling.channels != pipeline.num_channels):
+                     or manifest.level_scaling.channels != pipeline.num_channels + gait):
         raise ModelArtifactError(f"{where}: a runner_relative model needs level_scaling for "
-                                 "its channels; retrain it")
-    scored = pipeline.num_channels * (3 if relative else 1)
+                                 "its channels and gait channels; retrain it")
+    scored = 3 * pipeline.num_channels + gait if relative else pipeline.num_channels
     if manifest.scoring.method != "mean" and manifest.scoring.scale.shape[-1] != scored:
         raise ModelArtifactError(f"{where}: error scales do not match the feature channels")
     reconstructor = _load_reconstructor(manifest, model_path, pipeline, batch_sizes)

@@ -58,10 +58,11 @@ class WindowScorer:
             raise ValueError(
                 f"scaler has {scaler.channels} channels, pipeline {pipeline.num_channels}"
             )
+        runner_channels = pipeline.num_channels + len(pipeline.gait_channel_names)
         if pipeline.spec.runner_relative and (
-                level_scaling is None or level_scaling.channels != pipeline.num_channels):
+                level_scaling is None or level_scaling.channels != runner_channels):
             raise ValueError("a runner_relative model needs the spread of window levels "
-                             "(level_scaling) for its channels")
+                             "(level_scaling) for its channels and gait channels")
         self.pipeline = pipeline
         self.scaler = scaler
         self.reconstructor = reconstructor
@@ -81,20 +82,26 @@ class WindowScorer:
 
     @property
     def runner_channels(self) -> int:
-        """Channels of the runner levels this model keeps (``RunnerLevels.decode``)."""
-        return self.pipeline.num_channels
+        """Channels of the runner levels this model keeps (``RunnerLevels.decode``): the
+        feature channels, then the gait channels."""
+        return self.pipeline.num_channels + len(self.pipeline.gait_channel_names)
 
     @property
     def num_scored_channels(self) -> int:
         """Channels the scoring sees: the reconstruction errors, and for runner_relative
-        models each channel's level and spread change too."""
-        return self.pipeline.num_channels * (3 if self.runner_relative else 1)
+        models each channel's level and spread change and each gait channel's change too."""
+        if not self.runner_relative:
+            return self.pipeline.num_channels
+        return 3 * self.pipeline.num_channels + len(self.pipeline.gait_channel_names)
 
     @property
     def attribution(self) -> np.ndarray:
-        """(scored channels, joints): a level or spread change goes to its channel's joints."""
+        """(scored channels, joints): a level or spread change goes to its channel's joints,
+        a gait channel's change to the joints that metric reads."""
         matrix = self.pipeline.attribution
-        return np.vstack([matrix] * 3) if self.runner_relative else matrix
+        if not self.runner_relative:
+            return matrix
+        return np.vstack([matrix] * 3 + [self.pipeline.gait_attribution])
 
     @property
     def version(self) -> str:
@@ -136,7 +143,7 @@ class WindowScorer:
         if self.runner_relative and n:
             assert self.level_scaling is not None  # the constructor checks it
             relative = relative_inputs(batch.features, batch.valid, batch.view, runs,
-                                       self.level_scaling.std)
+                                       self.level_scaling.std, batch.gait)
             features, levels = relative.features, relative.levels
             errors[:, channels:] = relative.deviations
         rows = np.flatnonzero(batch.valid)

@@ -66,6 +66,21 @@ class ErrorScoring:
         scale = np.maximum(scale, np.maximum(floor, 1e-12))
         return cls("normalized_top_k", top_k, quantile, scale.astype(np.float32))
 
+    def with_deviation_scales(self, scale: np.ndarray) -> ErrorScoring:
+        """The same scoring with the last channels' scales replaced by ``scale`` (V, D): a
+        runner-relative model's level, spread and gait changes, whose usual size does not
+        depend on the trained model and is fitted on all training runners
+        (``deviation_scales``) rather than on the few held out."""
+        if self.method != "normalized_top_k":
+            return self
+        views, width = scale.shape
+        if views != self.scale.shape[0] or width > self.scale.shape[1]:
+            raise ValueError(f"deviation scales of shape {scale.shape} for error scales "
+                             f"of shape {self.scale.shape}")
+        merged = self.scale.copy()
+        merged[:, self.scale.shape[1] - width:] = scale
+        return ErrorScoring(self.method, self.top_k, self.quantile, merged.astype(np.float32))
+
     def channel_scores(self, errors: np.ndarray, views: np.ndarray) -> np.ndarray:
         """(N, F) what each channel adds to the score: its error, or its error over its scale."""
         if self.method == "mean":
@@ -98,3 +113,17 @@ class ErrorScoring:
             raise ValueError(f"unknown scoring method {method!r}")
         return cls(method, int(data["top_k"]), float(data["quantile"]),
                    np.asarray(data["scale"], dtype=np.float32))
+
+
+def deviation_scales(deviations: np.ndarray, views: np.ndarray, view_count: int) -> np.ndarray:
+    """(V, D) the mean of each deviation channel per view over normal windows (N, D): a
+    runner's usual squared change against themselves. The mean, not a high quantile: most of
+    these windows sit at exactly 0 (warm-up, a metric out of view), so a quantile would
+    measure a handful of windows. Floored like the error scales."""
+    deviations = np.asarray(deviations, dtype=np.float64)
+    pooled = deviations.mean(axis=0)
+    rows = [deviations[views == v].mean(axis=0) if (views == v).sum() >= MIN_VIEW_WINDOWS
+            else pooled for v in range(view_count)]
+    scale = np.stack(rows)
+    floor = SCALE_FLOOR_FRACTION * np.median(scale, axis=1, keepdims=True)
+    return np.maximum(scale, np.maximum(floor, 1e-12)).astype(np.float32)

@@ -45,9 +45,11 @@ class Calibrated:
 
 def calibrate(
     scorer: WindowScorer, windows: WindowSet, in_training: np.ndarray, held: set[str],
-    plan: CalibrationPlan,
+    plan: CalibrationPlan, deviation_scale: np.ndarray | None = None,
 ) -> Calibrated:
-    """Fit the scoring (if normalised) and the threshold; see the module docstring."""
+    """Fit the scoring (if normalised) and the threshold; see the module docstring.
+    ``deviation_scale`` (runner-relative models): the scales of the level, spread and gait
+    changes, fitted on the training runners (``scoring.deviation_scales``)."""
     if held:
         scale_groups, threshold_groups = _halves(held, plan.seed)
         calibration = windows.subset(~in_training)
@@ -64,9 +66,11 @@ def calibrate(
         ok = batch.valid
         if ok.sum() < 2:
             raise DataError("fewer than 2 usable windows to fit error scales; add runners")
-        scorer = scorer.with_scoring(ErrorScoring.fit(
-            errors[ok], batch.view[ok], scorer.pipeline.view_count, plan.top_k,
-            plan.error_quantile))
+        scoring = ErrorScoring.fit(errors[ok], batch.view[ok], scorer.pipeline.view_count,
+                                   plan.top_k, plan.error_quantile)
+        if deviation_scale is not None:
+            scoring = scoring.with_deviation_scales(deviation_scale)
+        scorer = scorer.with_scoring(scoring)
     part = calibration.subset(np.isin(groups, sorted(threshold_groups)))
     scores = scorer.analyse(part.windows, part.runs).scores
     finite = scores[np.isfinite(scores)]

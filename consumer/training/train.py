@@ -20,12 +20,12 @@ import numpy as np
 
 from consumer.errors import DataError
 from consumer.features import ChannelScaler, FeaturePipeline, FeatureSpec
-from consumer.features.runner_level import relative_inputs
+from consumer.features.runner_level import fit_level_scaling, relative_inputs
 from consumer.model.artifact import model_version
 from consumer.model.manifest import Manifest, data_fingerprint, file_sha256
 from consumer.model.pca import KIND_PCA, PCA_FILE, PcaReconstructor
 from consumer.model.scorer import Reconstructor, WindowScorer
-from consumer.model.scoring import DEFAULT_ERROR_QUANTILE, DEFAULT_TOP_K
+from consumer.model.scoring import DEFAULT_ERROR_QUANTILE, DEFAULT_TOP_K, deviation_scales
 from consumer.training.calibrate import CalibrationPlan, calibrate
 from consumer.training.data import load_windows, split_groups
 from consumer.windows.rules import WindowConfig
@@ -66,6 +66,7 @@ class TrainOptions:
     network: dict[str, Any] = field(default_factory=dict)  # e.g. {"units": 64}
     pca_variance: float = 0.95
     runner_relative: bool = False  # FeatureSpec.runner_relative (kinematic and body features)
+    gait_channels: bool = False  # FeatureSpec.gait_channels (runner_relative kinematic only)
 
     def feature_spec(self) -> FeatureSpec:
         if self.spec is not None:
@@ -78,7 +79,8 @@ class TrainOptions:
             return FeatureSpec.body(self.joints or "running", window_size=self.window_size,
                                     runner_relative=self.runner_relative)
         return FeatureSpec(joints=self.joints or "running", window_size=self.window_size,
-                           runner_relative=self.runner_relative)
+                           runner_relative=self.runner_relative,
+                           gait_channels=self.gait_channels)
 
     def scoring_method(self, spec: FeatureSpec) -> str:
         if self.scoring != "auto":
@@ -115,18 +117,21 @@ def train(
     in_training = np.isin(windows.window_groups, sorted(train_groups))
     pipeline = FeaturePipeline(options.feature_spec())
     training_part = windows.subset(in_training)
-    features, valid, views = pipeline.transform_in_chunks(training_part.windows)
+    batch = pipeline.transform_in_chunks(training_part.windows)
+    features, valid, views = batch.features, batch.valid, batch.view
     if valid.sum() < 2:
         raise DataError("fewer than 2 usable training windows after the feature rules")
     scaling = {"raw": "none", "body": "standard"}.get(pipeline.spec.normalization, "per_view")
-    level_scaling = None
+    level_scaling, deviation_scale = None, None
     if pipeline.spec.runner_relative:
-        # How much window levels differ among the training runners, per view: the unit in
-        # which a runner's own levels hold still and level changes are scored.
-        level_scaling = ChannelScaler.fit(features[valid].mean(axis=1, keepdims=True),
-                                          scaling, views[valid], pipeline.view_count)
-        features = relative_inputs(features, valid, views, training_part.runs,
-                                   level_scaling.std).features
+        gait = None if batch.gait is None else batch.gait[valid]
+        level_scaling = fit_level_scaling(features[valid], gait, views[valid],
+                                          pipeline.view_count, scaling)
+        relative = relative_inputs(features, valid, views, training_part.runs,
+                                   level_scaling.std, batch.gait)
+        features = relative.features
+        deviation_scale = deviation_scales(relative.deviations[valid], views[valid],
+                                           pipeline.view_count)
     scaler = ChannelScaler.fit(features[valid], scaling, views[valid], pipeline.view_count)
     x = scaler.transform(features[valid], views[valid])
     log.info(
@@ -142,7 +147,7 @@ def train(
         options.threshold_method, options.k, options.quantile, options.seed)
     calibrated = calibrate(WindowScorer(pipeline, scaler, reconstructor, np.inf, "calibrating",
                                         kind, level_scaling=level_scaling),
-                           windows, in_training, held_groups, plan)
+                           windows, in_training, held_groups, plan, deviation_scale)
     threshold = calibrated.threshold
     first = training_part.subset(np.arange(min(len(training_part), TRAIN_SCORE_WINDOWS)))
     train_scores = calibrated.scorer.analyse(first.windows, first.runs).scores

@@ -81,6 +81,7 @@ def test_seed_recipe_calibrates_on_training_windows(datasets, tmp_path, capsys):
         (["train", "--normal", "/nonexistent", "--out", "/tmp/x", "--joints", "tails"], 2),
         (["train", "--normal", "/nonexistent", "--out", "/tmp/x", "--features", "raw",
           "--runner-relative"], 2),
+        (["train", "--normal", "/nonexistent", "--out", "/tmp/x", "--gait-channels"], 2),
     ],
 )
 def test_bad_arguments_exit_non_zero_with_a_reason(argv, code, capsys):

@@ -243,11 +243,29 @@ def test_spec_round_trips_through_json():
      {"normalization": "raw", "joint_angles": True},
      # kinematic channels read the whole running set and carry their own angles
      {"normalization": "kinematic", "joints": "legs"},
-     {"normalization": "kinematic", "joint_angles": True}],
+     {"normalization": "kinematic", "joint_angles": True},
+     # gait channels are read against the runner, from the kinematic pipeline's windows
+     {"gait_channels": True},
+     {"normalization": "body", "runner_relative": True, "gait_channels": True}],
 )
 def test_bad_spec_values_raise_value_error(bad):
     with pytest.raises(ValueError):
         FeatureSpec.from_dict({**FeatureSpec().to_dict(), **bad})
+
+
+def test_gait_channels_are_each_windows_gait_metrics_nan_where_not_valid(side_windows):
+    spec = FeatureSpec(runner_relative=True, gait_channels=True)
+    pipeline = FeaturePipeline(spec)
+    windows = side_windows.copy()
+    windows[1] = np.nan  # rejected: its gait values are NaN too
+    batch = pipeline.transform(windows)
+    assert batch.gait_values.shape == (len(windows), len(pipeline.gait_channel_names))
+    assert np.isnan(batch.gait_values[1]).all() and not batch.valid[1]
+    cadence = pipeline.gait_channel_names.index("gait.cadence_spm")
+    assert np.isfinite(batch.gait_values[batch.valid, cadence]).all()
+    assert pipeline.gait_attribution.shape == (len(pipeline.gait_channel_names),
+                                               len(pipeline.joint_names))
+    assert FeaturePipeline(FeatureSpec()).transform(side_windows).gait_values.shape[1] == 0
 
 
 def test_mirrored_windows_attribute_errors_to_the_real_side(side_windows):

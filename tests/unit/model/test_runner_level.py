@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from consumer.errors import DataError, ModelArtifactError
+from consumer.features.gait_channels import GAIT_CHANNEL_NAMES
 from consumer.features.runner_level import (
     RESTART_FRAMES,
     TAU_FRAMES,
@@ -43,9 +44,10 @@ def test_levels_are_the_mean_of_the_first_seconds_then_hold_still_against_a_rise
     assert warm.ready and warm.frames == 30 + 6 * 10 == WARMUP_FRAMES
     weighted = (30 * values[0] + 10 * sum(values[1:])) / warm.frames
     assert warm.level == pytest.approx(np.full(CHANNELS, weighted))
-    # A fault far beyond: each window moves the level by at most share * hold.
+    # A fault far beyond: each window moves the level by share * hold, the share of the
+    # level's time constant its new frames are.
     risen = warm.follow(np.full(CHANNELS, 50.0), np.zeros(CHANNELS), 0, 100, HOLD, 30)
-    assert (risen.level - warm.level <= 10 / min(warm.frames + 10, TAU_FRAMES) + 1e-9).all()
+    assert risen.level - warm.level == pytest.approx(10 / TAU_FRAMES * HOLD)
 
 
 def test_another_view_neither_reads_nor_updates_the_levels_until_it_lasts() -> None:
@@ -93,6 +95,29 @@ def test_a_window_is_read_against_the_runner_once_their_levels_are_ready() -> No
                              Runs(((first.levels[0], n - 7),), runs.end_frames[7:]), hold)
     assert np.allclose(np.concatenate([first.deviations, second.deviations]), read.deviations)
     assert np.allclose(np.concatenate([first.features, second.features]), read.features)
+
+
+def test_gait_channels_keep_their_own_levels_and_a_value_not_shown_reads_as_usual() -> None:
+    n, steps = 16, 30
+    features = np.zeros((n, steps, CHANNELS), np.float32)
+    gait = np.full((n, 2), 170.0)
+    gait[:, 1] = np.nan  # never shown (out of view): never scored, level stays unknown
+    gait[3, 0] = np.nan  # one window that does not show it: no change there
+    gait[12:, 0] = 150.0  # the runner's cadence drops after 4 s
+    valid, views = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int8)
+    hold = np.array([[0.5] * CHANNELS + [10.0, 1.0]])
+    read = relative_inputs(features, valid, views, Runs.one(30 + 10 * np.arange(n)), hold,
+                           gait)
+    assert read.deviations.shape == (n, 2 * CHANNELS + 2)
+    assert read.features.shape == features.shape
+    gait_change = read.deviations[:, 2 * CHANNELS:]
+    assert np.allclose(gait_change[12:, 0], 4.0, rtol=0.01)  # ((150 - 170) / 10)^2
+    assert np.allclose(gait_change[:12], 0.0) and np.allclose(gait_change[:, 1], 0.0)
+    level = read.levels[0]
+    assert level.level.shape == (CHANNELS + 2,) and np.isnan(level.level[-1])
+    assert 169.0 < level.level[CHANNELS] < 170.0  # followed the drop by little
+    again = RunnerLevels.decode(level.encode(), CHANNELS + 2)
+    assert np.allclose(again.level[:-1], level.level[:-1]) and np.isnan(again.level[-1])
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +178,29 @@ def test_a_runner_relative_manifest_without_its_level_scaling_is_refused(
     path.write_text(json.dumps(data))
     with pytest.raises(ModelArtifactError, match="level_scaling"):
         load_scorer(broken)
+
+
+def test_a_model_with_gait_channels_scores_each_metric_against_the_runner(
+        dataset, tmp_path) -> None:
+    out = tmp_path / "gait"
+    train([dataset / "normal"], out,
+          TrainOptions(model="pca", hop=5, runner_relative=True, gait_channels=True))
+    scorer = load_scorer(out)
+    channels, gait = scorer.pipeline.num_channels, len(GAIT_CHANNEL_NAMES)
+    assert scorer.runner_channels == channels + gait
+    assert scorer.num_scored_channels == 3 * channels + gait
+    assert scorer.attribution.shape[0] == scorer.num_scored_channels
+    assert np.allclose(scorer.attribution.sum(axis=1), 1.0)
+    assert load_manifest(out).level_scaling.channels == channels + gait
+    recording = load_recording(dataset / "abnormal" / "leaner.csv")
+    windows, frames = sliding_windows(recording.frames, recording.landmarks,
+                                      WindowConfig(size=30, hop=10))
+    result = scorer.score(windows, Runs.one(frames[:, -1]))
+    assert result.runner_levels[0].level.shape == (channels + gait,)
+    # The lean shows in the trunk lean metric's change too; the warm-up reads as usual.
+    assert result.is_anomaly[frames[:, 0] >= 150].mean() > 0.5
+    assert result.is_anomaly[frames[:, -1] < 120].mean() < 0.2
+    lean = GAIT_CHANNEL_NAMES.index("trunk_lean_deg")
+    analysis = scorer.analyse(windows, Runs.one(frames[:, -1]))
+    after = analysis.channel_errors[frames[:, 0] >= 150, 3 * channels + lean]
+    assert np.median(after) > 1.0  # beyond a normal runner's usual change
