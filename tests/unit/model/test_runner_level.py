@@ -39,14 +39,15 @@ def _fold(levels: list[float], views: list[int] | None = None, hop: int = 10) ->
 
 
 def test_levels_are_the_mean_of_the_first_seconds_then_hold_still_against_a_rise() -> None:
-    values = [1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 1.0]
+    values = [1.0, 3.0] * 6 + [1.0]
     warm = _fold(values)  # the first window's 30 frames, then 10 new frames each
-    assert warm.ready and warm.frames == 30 + 6 * 10 == WARMUP_FRAMES
+    assert warm.ready and warm.frames == 30 + 12 * 10 == WARMUP_FRAMES
     weighted = (30 * values[0] + 10 * sum(values[1:])) / warm.frames
     assert warm.level == pytest.approx(np.full(CHANNELS, weighted))
     # A fault far beyond: each window moves the level by share * hold, the share of the
     # level's time constant its new frames are.
-    risen = warm.follow(np.full(CHANNELS, 50.0), np.zeros(CHANNELS), 0, 100, HOLD, 30)
+    risen = warm.follow(np.full(CHANNELS, 50.0), np.zeros(CHANNELS), 0, warm.last_end + 10,
+                        HOLD, 30)
     assert risen.level - warm.level == pytest.approx(10 / TAU_FRAMES * HOLD)
 
 
@@ -75,9 +76,9 @@ def test_levels_round_trip_through_bytes_and_refuse_others() -> None:
 
 def test_a_window_is_read_against_the_runner_once_their_levels_are_ready() -> None:
     rng = np.random.default_rng(0)
-    n, steps = 16, 30
+    n, steps = 22, 30
     features = rng.normal(0.0, 0.1, (n, steps, CHANNELS)).astype(np.float32)
-    features[12:, :, 0] += 2.0  # the runner's first channel rises after 4 s
+    features[18:, :, 0] += 2.0  # the runner's first channel rises after 6 s
     valid, views = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int8)
     hold = np.full((1, CHANNELS), 0.5)
     alone = relative_inputs(features, valid, views, None, hold)
@@ -85,8 +86,8 @@ def test_a_window_is_read_against_the_runner_once_their_levels_are_ready() -> No
     assert np.allclose(alone.features.mean(axis=1), 0.0, atol=1e-5)
     runs = Runs.one(30 + 10 * np.arange(n))
     read = relative_inputs(features, valid, views, runs, hold)
-    assert (read.deviations[12:, 0] > 10.0).all()  # (2 / 0.5)^2 = 16
-    assert (read.deviations[:12, 0] < 1.0).all()
+    assert (read.deviations[18:, 0] > 10.0).all()  # (2 / 0.5)^2 = 16
+    assert (read.deviations[:18, 0] < 1.0).all()
     assert read.levels[0].ready
     # Streaming: two batches carrying the levels read exactly as one.
     first = relative_inputs(features[:7], valid[:7], views[:7],
@@ -98,12 +99,12 @@ def test_a_window_is_read_against_the_runner_once_their_levels_are_ready() -> No
 
 
 def test_gait_channels_keep_their_own_levels_and_a_value_not_shown_reads_as_usual() -> None:
-    n, steps = 16, 30
+    n, steps = 22, 30
     features = np.zeros((n, steps, CHANNELS), np.float32)
     gait = np.full((n, 2), 170.0)
     gait[:, 1] = np.nan  # never shown (out of view): never scored, level stays unknown
     gait[3, 0] = np.nan  # one window that does not show it: no change there
-    gait[12:, 0] = 150.0  # the runner's cadence drops after 4 s
+    gait[18:, 0] = 150.0  # the runner's cadence drops after 6 s
     valid, views = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int8)
     hold = np.array([[0.5] * CHANNELS + [10.0, 1.0]])
     read = relative_inputs(features, valid, views, Runs.one(30 + 10 * np.arange(n)), hold,
@@ -111,8 +112,8 @@ def test_gait_channels_keep_their_own_levels_and_a_value_not_shown_reads_as_usua
     assert read.deviations.shape == (n, 2 * CHANNELS + 2)
     assert read.features.shape == features.shape
     gait_change = read.deviations[:, 2 * CHANNELS:]
-    assert np.allclose(gait_change[12:, 0], 4.0, rtol=0.01)  # ((150 - 170) / 10)^2
-    assert np.allclose(gait_change[:12], 0.0) and np.allclose(gait_change[:, 1], 0.0)
+    assert np.allclose(gait_change[18:, 0], 4.0, rtol=0.01)  # ((150 - 170) / 10)^2
+    assert np.allclose(gait_change[:18], 0.0) and np.allclose(gait_change[:, 1], 0.0)
     level = read.levels[0]
     assert level.level.shape == (CHANNELS + 2,) and np.isnan(level.level[-1])
     assert 169.0 < level.level[CHANNELS] < 170.0  # followed the drop by little
@@ -129,11 +130,11 @@ def dataset(tmp_path_factory, runner) -> Path:
                         lean=rng.uniform(0.05, 0.2), noise=0.004, seed=i,
                         start_phase=rng.uniform(0, 6))
         write_recording(root / "normal" / f"runner-{i}.csv", np.arange(240), frames)
-    # A runner whose lean, inside the others' range, doubles after 4 s.
-    lean = np.concatenate([runner(120, lean=0.1, noise=0.004, seed=9),
-                           runner(120, lean=0.3, noise=0.004, seed=9)[:, :]])
-    write_recording(root / "abnormal" / "leaner.csv", np.arange(240), lean)
-    write_labels(root / "labels.csv", [LabelRange("abnormal/leaner.csv", 120, 239, "trunk_lean")])
+    # A runner whose lean, inside the others' range, doubles after 6 s (past the warm-up).
+    lean = np.concatenate([runner(180, lean=0.1, noise=0.004, seed=9),
+                           runner(120, lean=0.3, noise=0.004, seed=9)])
+    write_recording(root / "abnormal" / "leaner.csv", np.arange(300), lean)
+    write_labels(root / "labels.csv", [LabelRange("abnormal/leaner.csv", 180, 299, "trunk_lean")])
     return root
 
 
@@ -160,8 +161,8 @@ def test_a_runner_relative_model_scores_a_stream_as_it_scores_a_recording(
                                             frames[cut:, -1]))
     assert np.allclose(np.concatenate([first.scores, rest.scores]), whole.scores, rtol=1e-4)
     # The lean the normal runners also have, doubled against this runner's own: flagged.
-    assert whole.is_anomaly[frames[:, 0] >= 150].mean() > 0.5
-    assert whole.is_anomaly[frames[:, -1] < 120].mean() < 0.2
+    assert whole.is_anomaly[frames[:, 0] >= 210].mean() > 0.5
+    assert whole.is_anomaly[frames[:, -1] < 180].mean() < 0.2
     data = load_evaluation_data([dataset / "normal"], [dataset / "abnormal"],
                                 WindowConfig(size=30, hop=5))
     summary = evaluate_scorer(scorer, data).summary
@@ -198,9 +199,9 @@ def test_a_model_with_gait_channels_scores_each_metric_against_the_runner(
     result = scorer.score(windows, Runs.one(frames[:, -1]))
     assert result.runner_levels[0].level.shape == (channels + gait,)
     # The lean shows in the trunk lean metric's change too; the warm-up reads as usual.
-    assert result.is_anomaly[frames[:, 0] >= 150].mean() > 0.5
-    assert result.is_anomaly[frames[:, -1] < 120].mean() < 0.2
+    assert result.is_anomaly[frames[:, 0] >= 210].mean() > 0.5
+    assert result.is_anomaly[frames[:, -1] < 180].mean() < 0.2
     lean = GAIT_CHANNEL_NAMES.index("trunk_lean_deg")
     analysis = scorer.analyse(windows, Runs.one(frames[:, -1]))
-    after = analysis.channel_errors[frames[:, 0] >= 150, 3 * channels + lean]
+    after = analysis.channel_errors[frames[:, 0] >= 210, 3 * channels + lean]
     assert np.median(after) > 1.0  # beyond a normal runner's usual change
