@@ -49,9 +49,12 @@ WARMUP_FRAMES = 150
 # a fault within the simulator's 20-s sessions), fast enough for a camera moved mid-run.
 TAU_FRAMES = 9000.0
 RESTART_FRAMES = 90.0
+# Gait channels are scored on an average of the windows' values over about this many frames
+# (1 s): a window reads two or three steps; a limp or a cadence shows over several.
+RECENT_FRAMES = 30.0
 SPREAD_HOLD = 0.4  # log units: a window's spread is clipped to x1.5 around the usual one
 _SPREAD_FLOOR = 1e-3
-MAGIC = b"BRL1"
+MAGIC = b"BRL2"
 SECTION = "rlvl"  # the consumer's window-state section (consumer.windows.codec.pack_extra)
 _HEAD = struct.Struct("<4sHbffd")  # magic, channels, view, frames, away, last end
 
@@ -60,8 +63,11 @@ _HEAD = struct.Struct("<4sHbffd")  # magic, channels, view, frames, away, last e
 class RunnerLevels:
     """One runner's usual channel levels and spreads (module docstring)."""
 
-    level: np.ndarray  # (F,) float64; NaN before the first window
-    spread: np.ndarray  # (F,) float64, log std over a window
+    level: np.ndarray  # (C,) float64; NaN before the first window
+    spread: np.ndarray  # (C,) float64, log std over a window
+    # (C,) float64: the last second's average of the windows' levels, which gait channels
+    # are scored on (a window's gait metrics come from two or three steps: noisy)
+    recent: np.ndarray
     frames: float = 0.0
     view: int = -1
     away: float = 0.0  # frames seen in another view since the last in this one
@@ -69,7 +75,8 @@ class RunnerLevels:
 
     @classmethod
     def empty(cls, channels: int) -> RunnerLevels:
-        return cls(np.full(channels, np.nan), np.full(channels, np.nan))
+        return cls(np.full(channels, np.nan), np.full(channels, np.nan),
+                   np.full(channels, np.nan))
 
     @property
     def ready(self) -> bool:
@@ -91,7 +98,12 @@ class RunnerLevels:
             state = RunnerLevels.empty(len(level))
         if state.view < 0:
             return replace(state, level=level.astype(np.float64), spread=spread.astype(
-                np.float64), frames=advanced, view=view, away=0.0, last_end=float(end_frame))
+                np.float64), recent=level.astype(np.float64), frames=advanced, view=view,
+                away=0.0, last_end=float(end_frame))
+        step = min(advanced / RECENT_FRAMES, 1.0)
+        recent = np.where(np.isfinite(state.recent),
+                          state.recent + step * (level - state.recent), level)
+        recent = np.where(np.isfinite(level), recent, state.recent)
         # A channel the window does not show (NaN: a gait metric out of view) keeps its
         # level; one seen for the first time starts from the window's value.
         level = np.where(np.isfinite(level), level, state.level)
@@ -108,12 +120,14 @@ class RunnerLevels:
             new_spread = state.spread + share * (
                 np.clip(spread, state.spread - SPREAD_HOLD, state.spread + SPREAD_HOLD)
                 - state.spread)
-        return replace(state, level=new_level, spread=new_spread, frames=total, away=0.0)
+        return replace(state, level=new_level, spread=new_spread, recent=recent, frames=total,
+                       away=0.0)
 
     def encode(self) -> bytes:
         head = _HEAD.pack(MAGIC, len(self.level), self.view, self.frames, self.away,
                           self.last_end)
-        return head + self.level.astype("<f4").tobytes() + self.spread.astype("<f4").tobytes()
+        return head + b"".join(values.astype("<f4").tobytes()
+                               for values in (self.level, self.spread, self.recent))
 
     @classmethod
     def decode(cls, data: bytes, channels: int) -> RunnerLevels:
@@ -121,11 +135,12 @@ class RunnerLevels:
         if len(data) < _HEAD.size or data[:4] != MAGIC:
             raise DataError("not runner levels")
         _, count, view, frames, away, last_end = _HEAD.unpack_from(data)
-        if count != channels or len(data) != _HEAD.size + 8 * count:
+        if count != channels or len(data) != _HEAD.size + 12 * count:
             raise DataError(f"runner levels of {count} channels, the model has {channels}")
         values = np.frombuffer(data, dtype="<f4", offset=_HEAD.size).astype(np.float64)
-        return cls(values[:count].copy(), values[count:].copy(), float(frames), int(view),
-                   float(away), float(last_end))
+        level, spread, recent = (values[i * count:(i + 1) * count].copy() for i in range(3))
+        return cls(level, spread, recent, float(frames), int(view), float(away),
+                   float(last_end))
 
 
 def window_summary(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -210,6 +225,7 @@ def relative_inputs(
     level = np.concatenate([own_level, gait], axis=1)
     spread = np.concatenate([own_spread, np.full_like(gait, math.log(_SPREAD_FLOOR))], axis=1)
     base_level, base_spread = level.copy(), spread.copy()
+    shown = level.copy()  # what each level change is read from
     finals: list[RunnerLevels] = []
     rows = np.clip(views.astype(np.intp), 0, hold.shape[0] - 1)
     if runs is not None:
@@ -219,17 +235,20 @@ def relative_inputs(
             for j in range(i, i + count):
                 if not valid[j]:
                     continue
-                if state.ready and views[j] == state.view:
+                read = state.ready and views[j] == state.view
+                if read:
                     base_level[j], base_spread[j] = state.level, state.spread
                 state = state.follow(level[j], spread[j], int(views[j]),
                                      float(runs.end_frames[j]), hold[rows[j]], window_size)
+                if read:
+                    shown[j, channels:] = state.recent[channels:]
             finals.append(state)
             i += count
         if i != n:
             raise ValueError(f"runs cover {i} windows of {n}")
     relative = features - base_level[:, None, :channels].astype(np.float32)
     with np.errstate(invalid="ignore"):
-        level_change = np.nan_to_num(((level - base_level) / hold[rows]) ** 2, nan=0.0)
+        level_change = np.nan_to_num(((shown - base_level) / hold[rows]) ** 2, nan=0.0)
     deviations = np.concatenate([level_change[:, :channels],
                                  (spread[:, :channels] - base_spread[:, :channels]) ** 2,
                                  level_change[:, channels:]], axis=1)
