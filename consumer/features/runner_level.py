@@ -18,7 +18,9 @@ windows the same way):
   view; before that (and in another view) the window is read against its own level, so its
   level changes are zero and only its shape is scored;
 * windows of another view neither update nor read them; after ``RESTART_FRAMES`` in another
-  view they start afresh there (a view misread for a moment must not wipe them).
+  view they start afresh there (a view misread for a moment must not wipe them);
+* gait channels (``gait_channels.py``) keep a usual value the same way, and are read from
+  the runner's recent average (``RECENT_FRAMES``) rather than from one window.
 
 A fault present from the runner's first step is learned as their level: only its shape
 remains visible. That is the gait cues' limit too (docs/metrics.md). The gait cues' usual
@@ -88,8 +90,9 @@ class RunnerLevels:
         self, level: np.ndarray, spread: np.ndarray, view: int, end_frame: float,
         hold: np.ndarray, window_size: int,
     ) -> RunnerLevels:
-        """The levels after one valid window: its own ``level`` and ``spread`` (F,), camera
-        ``view``, last frame number, and ``hold`` (F,) for this view."""
+        """The levels after one valid window: its own ``level`` and ``spread`` (C,: the
+        channels, then any gait channels; NaN where not shown), camera ``view``, last frame
+        number, and ``hold`` (C,) for this view."""
         advanced = float(window_size if not math.isfinite(self.last_end)
                          else min(max(end_frame - self.last_end, 0.0), window_size))
         state = replace(self, last_end=float(end_frame))
