@@ -38,13 +38,7 @@ class FeatureBatch:
     view: np.ndarray
     # (N, G) float64 gait metrics (spec.gait_channels; G = 0 otherwise), NaN where a window
     # does not show one and in every row that is not valid.
-    gait: np.ndarray | None = None
-
-    @property
-    def gait_values(self) -> np.ndarray:
-        if self.gait is None:
-            return np.zeros((self.valid.shape[0], 0))
-        return self.gait
+    gait: np.ndarray
 
 
 class FeaturePipeline:
@@ -141,6 +135,21 @@ class FeaturePipeline:
         """The gait metrics scored beside the channels (``spec.gait_channels``)."""
         return tuple(f"gait.{n}" for n in GAIT_CHANNEL_NAMES) if self.spec.gait_channels else ()
 
+    @property
+    def runner_channels(self) -> int:
+        """Channels a runner-relative model keeps levels of: the channels, then the gait
+        channels (``RunnerLevels``)."""
+        return self.num_channels + len(self.gait_channel_names)
+
+    @property
+    def num_scored_channels(self) -> int:
+        """Channels the scoring sees: the reconstruction errors, and for runner_relative
+        models each channel's level and spread change and each gait channel's change too
+        (``runner_level.relative_inputs``)."""
+        if not self.spec.runner_relative:
+            return self.num_channels
+        return 2 * self.num_channels + self.runner_channels
+
     @cached_property
     def gait_attribution(self) -> np.ndarray:
         """(G, J) float32, rows summing to 1: how a gait metric's change splits over joints."""
@@ -171,7 +180,7 @@ class FeaturePipeline:
             np.concatenate([p.observed_fraction for p in parts]),
             np.concatenate([p.mirrored for p in parts]),
             np.concatenate([p.view for p in parts]),
-            np.concatenate([p.gait_values for p in parts]) if self.spec.gait_channels else None,
+            np.concatenate([p.gait for p in parts]),
         )
 
     def transform(self, windows: np.ndarray) -> FeatureBatch:
@@ -214,11 +223,9 @@ class FeaturePipeline:
         reasons[~valid & np.equal(reasons, None)] = REASON_GAP_TOO_LONG
         channels = np.where(valid[:, None], channels, np.float32(0.0))
         features = np.ascontiguousarray(channels.transpose(1, 2, 0), dtype=np.float32)
-        gait = None
-        if self.spec.gait_channels:
-            gait = np.full((n, len(GAIT_CHANNEL_NAMES)), np.nan)
-            if valid.any():
-                gait[valid] = gait_values(windows[valid])
+        gait = np.full((n, len(self.gait_channel_names)), np.nan)
+        if self.spec.gait_channels and valid.any():
+            gait[valid] = gait_values(windows[valid])
         return FeatureBatch(
             features, valid, tuple(reasons.tolist()), observed_fraction.astype(np.float32),
             mirrored & valid, np.where(valid, view, 0).astype(np.int8), gait,
@@ -271,5 +278,5 @@ class FeaturePipeline:
             np.zeros(n, dtype=np.float32),
             np.zeros(n, dtype=bool),
             np.zeros(n, dtype=np.int8),
-            np.full((n, len(GAIT_CHANNEL_NAMES)), np.nan) if self.spec.gait_channels else None,
+            np.full((n, len(self.gait_channel_names)), np.nan),
         )

@@ -156,7 +156,7 @@ def window_summary(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_level_scaling(
-    features: np.ndarray, gait: np.ndarray | None, views: np.ndarray, view_count: int,
+    features: np.ndarray, gait: np.ndarray, views: np.ndarray, view_count: int,
     method: ScalingMethod,
 ) -> ChannelScaler:
     """How much window levels differ among the training runners, per view: the unit in which
@@ -165,7 +165,7 @@ def fit_level_scaling(
     leg lengths, shares), so they are not floored against the channels' spreads; a metric a
     view never shows gets a unit spread there (its change is always 0)."""
     channels = ChannelScaler.fit(features.mean(axis=1, keepdims=True), method, views, view_count)
-    if gait is None or gait.shape[1] == 0:
+    if gait.shape[1] == 0:
         return channels
     rows = []
     for v in range(channels.view_count):

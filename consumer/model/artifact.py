@@ -51,14 +51,13 @@ def load_scorer(
         )
     pipeline, model_path = checked_files(model_dir, manifest, "model")
     where = model_dir / "manifest.json"
-    relative = manifest.feature_spec.runner_relative
-    gait = len(pipeline.gait_channel_names)
-    if relative and (manifest.level_scaling is None
-                     or manifest.level_scaling.channels != pipeline.num_channels + gait):
+    if manifest.feature_spec.runner_relative and (
+            manifest.level_scaling is None
+            or manifest.level_scaling.channels != pipeline.runner_channels):
         raise ModelArtifactError(f"{where}: a runner_relative model needs level_scaling for "
                                  "its channels and gait channels; retrain it")
-    scored = 3 * pipeline.num_channels + gait if relative else pipeline.num_channels
-    if manifest.scoring.method != "mean" and manifest.scoring.scale.shape[-1] != scored:
+    if manifest.scoring.method != "mean" and (
+            manifest.scoring.scale.shape[-1] != pipeline.num_scored_channels):
         raise ModelArtifactError(f"{where}: error scales do not match the feature channels")
     reconstructor = _load_reconstructor(manifest, model_path, pipeline, batch_sizes)
     log.info(

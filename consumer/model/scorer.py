@@ -58,9 +58,8 @@ class WindowScorer:
             raise ValueError(
                 f"scaler has {scaler.channels} channels, pipeline {pipeline.num_channels}"
             )
-        runner_channels = pipeline.num_channels + len(pipeline.gait_channel_names)
         if pipeline.spec.runner_relative and (
-                level_scaling is None or level_scaling.channels != runner_channels):
+                level_scaling is None or level_scaling.channels != pipeline.runner_channels):
             raise ValueError("a runner_relative model needs the spread of window levels "
                              "(level_scaling) for its channels and gait channels")
         self.pipeline = pipeline
@@ -82,17 +81,12 @@ class WindowScorer:
 
     @property
     def runner_channels(self) -> int:
-        """Channels of the runner levels this model keeps (``RunnerLevels.decode``): the
-        feature channels, then the gait channels."""
-        return self.pipeline.num_channels + len(self.pipeline.gait_channel_names)
+        """Channels of the runner levels this model keeps (``RunnerLevels.decode``)."""
+        return self.pipeline.runner_channels
 
     @property
     def num_scored_channels(self) -> int:
-        """Channels the scoring sees: the reconstruction errors, and for runner_relative
-        models each channel's level and spread change and each gait channel's change too."""
-        if not self.runner_relative:
-            return self.pipeline.num_channels
-        return 3 * self.pipeline.num_channels + len(self.pipeline.gait_channel_names)
+        return self.pipeline.num_scored_channels
 
     @property
     def attribution(self) -> np.ndarray:

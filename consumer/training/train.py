@@ -124,8 +124,7 @@ def train(
     scaling = {"raw": "none", "body": "standard"}.get(pipeline.spec.normalization, "per_view")
     level_scaling, deviation_scale = None, None
     if pipeline.spec.runner_relative:
-        gait = None if batch.gait is None else batch.gait[valid]
-        level_scaling = fit_level_scaling(features[valid], gait, views[valid],
+        level_scaling = fit_level_scaling(features[valid], batch.gait[valid], views[valid],
                                           pipeline.view_count, scaling)
         relative = relative_inputs(features, valid, views, training_part.runs,
                                    level_scaling.std, batch.gait)

@@ -259,13 +259,13 @@ def test_gait_channels_are_each_windows_gait_metrics_nan_where_not_valid(side_wi
     windows = side_windows.copy()
     windows[1] = np.nan  # rejected: its gait values are NaN too
     batch = pipeline.transform(windows)
-    assert batch.gait_values.shape == (len(windows), len(pipeline.gait_channel_names))
-    assert np.isnan(batch.gait_values[1]).all() and not batch.valid[1]
+    assert batch.gait.shape == (len(windows), len(pipeline.gait_channel_names))
+    assert np.isnan(batch.gait[1]).all() and not batch.valid[1]
     cadence = pipeline.gait_channel_names.index("gait.cadence_spm")
-    assert np.isfinite(batch.gait_values[batch.valid, cadence]).all()
+    assert np.isfinite(batch.gait[batch.valid, cadence]).all()
     assert pipeline.gait_attribution.shape == (len(pipeline.gait_channel_names),
                                                len(pipeline.joint_names))
-    assert FeaturePipeline(FeatureSpec()).transform(side_windows).gait_values.shape[1] == 0
+    assert FeaturePipeline(FeatureSpec()).transform(side_windows).gait.shape[1] == 0
 
 
 def test_mirrored_windows_attribute_errors_to_the_real_side(side_windows):
