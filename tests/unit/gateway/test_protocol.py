@@ -33,6 +33,18 @@ def acked(messages: list[dict]) -> list[int]:
     return [n for m in messages if m["type"] == "ack" for n in m["frames"]]
 
 
+def refused_in(messages: list[dict]) -> list[int]:
+    return [n for m in messages if m["type"] == "slow_down" for n in m["refused"]]
+
+
+def wait_for(condition, what: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
 def close_code(ws) -> int:
     """The code the server closed with (TestClient raises on the next receive)."""
     try:
@@ -142,15 +154,16 @@ def test_a_full_buffer_refuses_and_resent_frames_are_acked(gateway_kit) -> None:
         recv(ws)
         for n in range(5):
             ws.send_text(kit.frame_json("u1", n).decode())
-        first = read_until(ws, lambda seen: any(m["type"] == "slow_down" for m in seen))
+        # Both frames past the buffer refused, and the three in it handed to the producer
+        # (its thread, not the loop, sends them): only then does release() ack all three.
+        first = read_until(ws, lambda seen: len(refused_in(seen)) == 2)
+        wait_for(lambda: len(kit.producer.sent) == 3, "the producer thread's 3 sends")
         slow = next(m for m in first if m["type"] == "slow_down")
         assert slow["reason"] == "buffer_full" and slow["retry_after_ms"] == 100
         assert acked(first) == []  # the broker has not acked anything yet
         kit.producer.release()
         got = read_until(ws, lambda seen: len(acked(seen)) == 3)
-        refused = slow["refused"] + [
-            n for m in got if m["type"] == "slow_down" for n in m["refused"]
-        ]
+        refused = refused_in(first) + refused_in(got)
         assert sorted(acked(got) + refused) == [0, 1, 2, 3, 4]
         time.sleep(0.15)  # the client obeys retry_after_ms
         kit.producer.hold = False
